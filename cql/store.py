@@ -1,0 +1,287 @@
+"""The one module that talks CQL: connection, prepared statements, counter writes and reads.
+
+The driver's calls are bridged into asyncio with callbacks (``call_soon_threadsafe``), so no
+coroutine ever blocks the event loop on Cassandra. Driver exceptions are translated into
+``StoreError`` subclasses whose flags (``retriable``, ``outcome_unknown``) tell the caller what
+to do, without an ``isinstance`` ladder on driver types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cassandra import (
+    ConsistencyLevel,
+    OperationTimedOut,
+    ReadTimeout,
+    Unavailable,
+    WriteTimeout,
+)
+from cassandra.cluster import (
+    EXEC_PROFILE_DEFAULT,
+    Cluster,
+    ExecutionProfile,
+    NoHostAvailable,
+    ResponseFuture,
+    Session,
+)
+from cassandra.policies import (
+    DCAwareRoundRobinPolicy,
+    FallthroughRetryPolicy,
+    TokenAwarePolicy,
+)
+from cassandra.query import PreparedStatement
+
+from subbuzz.config import CassandraSettings
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors with policy flags
+
+
+class StoreError(Exception):
+    """A Cassandra call failed. ``retriable``: trying later may work.
+    ``outcome_unknown``: a write may or may not have been applied (never retry it blindly)."""
+
+    retriable = True
+    outcome_unknown = False
+
+
+class StoreUnavailable(StoreError):
+    """No replica could take the request; nothing was applied."""
+
+
+class StoreTimeout(StoreError):
+    """A read timed out, or a write timed out and may have been applied."""
+
+
+class WriteOutcomeUnknown(StoreTimeout):
+    outcome_unknown = True
+
+
+class StoreRejected(StoreError):
+    """The request itself is wrong (schema, syntax): retrying cannot help."""
+
+    retriable = False
+
+
+def translate_error(exc: BaseException, *, is_write: bool) -> StoreError:
+    if isinstance(exc, StoreError):
+        return exc
+    message = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, WriteTimeout) or (is_write and isinstance(exc, OperationTimedOut)):
+        return WriteOutcomeUnknown(message)
+    if isinstance(exc, ReadTimeout | OperationTimedOut):
+        return StoreTimeout(message)
+    if isinstance(exc, Unavailable | NoHostAvailable | ConnectionError | OSError):
+        return StoreUnavailable(message)
+    from cassandra import InvalidRequest, Unauthorized
+    from cassandra.protocol import SyntaxException
+
+    if isinstance(exc, InvalidRequest | SyntaxException | Unauthorized):
+        return StoreRejected(message)
+    return StoreError(message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Counter tables
+
+
+@dataclass(frozen=True)
+class CounterTable:
+    name: str
+    key_columns: tuple[str, ...]
+
+
+ARTICLE_TOTALS = CounterTable("article_totals", ("article_id",))
+ARTICLE_HOURLY = CounterTable("article_hourly", ("article_id", "day", "hour"))
+ARTICLE_DAILY = CounterTable("article_daily", ("article_id", "month", "day"))
+TOP_BY_DAY = CounterTable("top_by_day", ("day", "shard", "article_id"))
+SUBBUZZ_BY_POSITION = CounterTable("subbuzz_by_position", ("article_id", "position", "subbuzz_id"))
+SESSION_TOTALS = CounterTable("session_totals", ("session_id",))
+USER_TOTALS = CounterTable("user_totals", ("user_id",))
+
+COUNTER_TABLES: tuple[CounterTable, ...] = (
+    ARTICLE_TOTALS,
+    ARTICLE_HOURLY,
+    ARTICLE_DAILY,
+    TOP_BY_DAY,
+    SUBBUZZ_BY_POSITION,
+    SESSION_TOTALS,
+    USER_TOTALS,
+)
+TABLES_BY_NAME: dict[str, CounterTable] = {table.name: table for table in COUNTER_TABLES}
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    views: int = 0
+    time_ms: int = 0
+
+
+ZERO = Totals()
+
+
+def _totals(row: Any) -> Totals:
+    return Totals(views=row.views or 0, time_ms=row.time_ms or 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The async bridge
+
+
+def _resolve(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _reject(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
+def _as_asyncio(response: ResponseFuture, *, is_write: bool) -> asyncio.Future[Any]:
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def on_success(rows: Any) -> None:
+        loop.call_soon_threadsafe(_resolve, future, rows)
+
+    def on_error(exc: BaseException) -> None:
+        loop.call_soon_threadsafe(_reject, future, translate_error(exc, is_write=is_write))
+
+    response.add_callbacks(on_success, on_error)
+    return future
+
+
+# ---------------------------------------------------------------------------------------------
+# The store
+
+
+class Store:
+    """A connected session on one keyspace with the statements subbuzz runs, prepared once."""
+
+    def __init__(self, cluster: Cluster, session: Session, settings: CassandraSettings) -> None:
+        self.cluster = cluster
+        self.session = session
+        self.settings = settings
+        self.keyspace = settings.keyspace
+        self._prepared: dict[str, PreparedStatement] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def connect(cls, settings: CassandraSettings, *, keyspace: bool = True) -> Store:
+        """Blocking connect (call it from a thread in async code: ``await Store.open(...)``)."""
+        consistency = ConsistencyLevel.name_to_value[settings.consistency.upper()]
+        profile = ExecutionProfile(
+            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+            consistency_level=consistency,
+            request_timeout=settings.request_timeout_s,
+        )
+        cluster = Cluster(
+            contact_points=list(settings.cassandra_hosts),
+            port=settings.cassandra_port,
+            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+            connect_timeout=settings.connect_timeout_s,
+            protocol_version=5,
+        )
+        try:
+            session = cluster.connect(settings.keyspace if keyspace else None)
+        except Exception as exc:
+            cluster.shutdown()
+            raise translate_error(exc, is_write=False) from exc
+        return cls(cluster, session, settings)
+
+    @classmethod
+    async def open(cls, settings: CassandraSettings, *, keyspace: bool = True) -> Store:
+        return await asyncio.to_thread(cls.connect, settings, keyspace=keyspace)
+
+    def close(self) -> None:
+        self.cluster.shutdown()
+
+    # -- statements --------------------------------------------------------------------------
+
+    def prepare(self, cql: str, *, counter_write: bool = False) -> PreparedStatement:
+        """Prepare once per store. Counter writes get a fall-through retry policy: a counter
+        increment is not idempotent, so the driver must never resend it on its own."""
+        statement = self._prepared.get(cql)
+        if statement is None:
+            try:
+                statement = self.session.prepare(cql)
+            except Exception as exc:
+                raise translate_error(exc, is_write=False) from exc
+            if counter_write:
+                statement.retry_policy = FallthroughRetryPolicy()
+                statement.is_idempotent = False
+            else:
+                statement.is_idempotent = True
+            self._prepared[cql] = statement
+        return statement
+
+    async def execute(self, cql: str, params: Sequence[Any] = (), *, write: bool = False) -> Any:
+        """Run one prepared statement; returns the driver's result (a list-like of rows)."""
+        statement = self.prepare(cql, counter_write=write)
+        try:
+            response = self.session.execute_async(statement, params)
+        except Exception as exc:
+            raise translate_error(exc, is_write=write) from exc
+        rows = await _as_asyncio(response, is_write=write)
+        if response.has_more_pages:
+            collected = list(rows)
+            while response.has_more_pages:
+                response.start_fetching_next_page()
+                rows = await _as_asyncio(response, is_write=write)
+                collected.extend(rows)
+            return collected
+        return rows
+
+    def execute_sync(self, cql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        """Blocking, unprepared: for DDL and one-off tools, never on a request path."""
+        try:
+            return self.session.execute(cql, params or None)
+        except Exception as exc:
+            raise translate_error(exc, is_write=False) from exc
+
+    # -- counter writes ----------------------------------------------------------------------
+
+    @staticmethod
+    def increment_cql(table: CounterTable) -> str:
+        where = " AND ".join(f"{column} = ?" for column in table.key_columns)
+        return f"UPDATE {table.name} SET views = views + ?, time_ms = time_ms + ? WHERE {where}"
+
+    async def increment(
+        self, table: CounterTable, key: Sequence[Any], *, views: int, time_ms: int
+    ) -> None:
+        """Add to one counter row. Raises ``StoreError``; never retried by the driver."""
+        await self.execute(self.increment_cql(table), (views, time_ms, *key), write=True)
+
+    # -- reads (one partition each, or a bounded set run concurrently) ----------------------
+
+    async def _point_totals(
+        self, table: CounterTable, ids: Iterable[str]
+    ) -> dict[str, Totals | None]:
+        """Totals per key, read concurrently; ``None`` for a key that was never counted."""
+        (column,) = table.key_columns
+        cql = f"SELECT views, time_ms FROM {table.name} WHERE {column} = ?"
+        unique = list(dict.fromkeys(ids))
+        results = await asyncio.gather(*(self.execute(cql, (key,)) for key in unique))
+        return {
+            key: (_totals(rows[0]) if rows else None)
+            for key, rows in zip(unique, results, strict=True)
+        }
+
+    async def article_totals(self, article_ids: Iterable[str]) -> dict[str, Totals | None]:
+        return await self._point_totals(ARTICLE_TOTALS, article_ids)
+
+    async def session_totals(self, session_ids: Iterable[str]) -> dict[str, Totals | None]:
+        return await self._point_totals(SESSION_TOTALS, session_ids)
+
+    async def user_totals(self, user_ids: Iterable[str]) -> dict[str, Totals | None]:
+        return await self._point_totals(USER_TOTALS, user_ids)

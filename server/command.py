@@ -1,0 +1,9 @@
+"""Placeholder until the server subcommands land (registered so --help lists them)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    del subparsers
