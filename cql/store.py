@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from cassandra import (
@@ -37,6 +38,8 @@ from cassandra.policies import (
 from cassandra.query import PreparedStatement
 
 from subbuzz.config import CassandraSettings
+
+from .buckets import TOP_SHARDS, to_ms
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +133,22 @@ ZERO = Totals()
 
 def _totals(row: Any) -> Totals:
     return Totals(views=row.views or 0, time_ms=row.time_ms or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class SubbuzzRow:
+    position: int
+    subbuzz_id: str
+    totals: Totals
+
+
+READ_CONCURRENCY = 64
+"""Reads one request keeps in flight at most (see ``Store.read_many``)."""
+
+
+def _as_date(value: Any) -> date:
+    # The driver returns cassandra.util.Date for a CQL date.
+    return value if isinstance(value, date) else value.date()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,11 +290,24 @@ class Store:
         (column,) = table.key_columns
         cql = f"SELECT views, time_ms FROM {table.name} WHERE {column} = ?"
         unique = list(dict.fromkeys(ids))
-        results = await asyncio.gather(*(self.execute(cql, (key,)) for key in unique))
+        results = await self.read_many(cql, [(key,) for key in unique])
         return {
             key: (_totals(rows[0]) if rows else None)
             for key, rows in zip(unique, results, strict=True)
         }
+
+    async def read_many(
+        self, cql: str, params: Sequence[Sequence[Any]], *, concurrency: int | None = None
+    ) -> list[Any]:
+        """Run one read per parameter tuple, at most ``concurrency`` in flight, results in order.
+        The bound keeps one wide GraphQL request from flooding the connection pool."""
+        semaphore = asyncio.Semaphore(concurrency or READ_CONCURRENCY)
+
+        async def _one(values: Sequence[Any]) -> Any:
+            async with semaphore:
+                return await self.execute(cql, values)
+
+        return list(await asyncio.gather(*(_one(values) for values in params)))
 
     async def article_totals(self, article_ids: Iterable[str]) -> dict[str, Totals | None]:
         return await self._point_totals(ARTICLE_TOTALS, article_ids)
@@ -285,3 +317,108 @@ class Store:
 
     async def user_totals(self, user_ids: Iterable[str]) -> dict[str, Totals | None]:
         return await self._point_totals(USER_TOTALS, user_ids)
+
+    async def subbuzz_stats(self, article_ids: Iterable[str]) -> dict[str, list[SubbuzzRow]]:
+        """Each article's sub-buzz rows in clustering order (position, subbuzz_id): one
+        partition per article; an article never counted maps to an empty list."""
+        cql = (
+            "SELECT position, subbuzz_id, views, time_ms FROM subbuzz_by_position "
+            "WHERE article_id = ?"
+        )
+        unique = list(dict.fromkeys(article_ids))
+        results = await self.read_many(cql, [(key,) for key in unique])
+        return {
+            key: [SubbuzzRow(row.position, row.subbuzz_id, _totals(row)) for row in rows]
+            for key, rows in zip(unique, results, strict=True)
+        }
+
+    async def hourly_buckets(
+        self, partitions: Iterable[tuple[str, date]]
+    ) -> dict[tuple[str, date], dict[int, Totals]]:
+        """Hour start (epoch ms) -> totals, per (article_id, UTC day) partition."""
+        cql = "SELECT hour, views, time_ms FROM article_hourly WHERE article_id = ? AND day = ?"
+        unique = list(dict.fromkeys(partitions))
+        results = await self.read_many(cql, unique)
+        return {
+            key: {to_ms(row.hour): _totals(row) for row in rows}
+            for key, rows in zip(unique, results, strict=True)
+        }
+
+    async def daily_buckets(
+        self, partitions: Iterable[tuple[str, date]]
+    ) -> dict[tuple[str, date], dict[date, Totals]]:
+        """UTC day -> totals, per (article_id, first day of the month) partition."""
+        cql = "SELECT day, views, time_ms FROM article_daily WHERE article_id = ? AND month = ?"
+        unique = list(dict.fromkeys(partitions))
+        results = await self.read_many(cql, unique)
+        return {
+            key: {_as_date(row.day): _totals(row) for row in rows}
+            for key, rows in zip(unique, results, strict=True)
+        }
+
+    async def day_totals_by_article(self, days: Iterable[date]) -> dict[date, dict[str, Totals]]:
+        """Every article counted on each UTC day: all ``TOP_SHARDS`` partitions of the day."""
+        cql = "SELECT article_id, views, time_ms FROM top_by_day WHERE day = ? AND shard = ?"
+        unique = list(dict.fromkeys(days))
+        keys = [(day, shard) for day in unique for shard in range(TOP_SHARDS)]
+        results = await self.read_many(cql, keys)
+        merged: dict[date, dict[str, Totals]] = {day: {} for day in unique}
+        for (day, _shard), rows in zip(keys, results, strict=True):
+            into = merged[day]
+            for row in rows:
+                into[row.article_id] = _totals(row)
+        return merged
+
+    async def scan_article_totals(self) -> dict[str, Totals]:
+        """A FULL scan of ``article_totals``. Never on a request path: only to seed the
+        all-time ranking once, when no snapshot of it exists yet."""
+        statement = self.prepare(f"SELECT article_id, views, time_ms FROM {ARTICLE_TOTALS.name}")
+        found: dict[str, Totals] = {}
+        try:
+            response = self.session.execute_async(statement, timeout=None)
+        except Exception as exc:
+            raise translate_error(exc, is_write=False) from exc
+        while True:
+            rows = await _as_asyncio(response, is_write=False)
+            for row in rows:
+                found[row.article_id] = _totals(row)
+            if not response.has_more_pages:
+                return found
+            response.start_fetching_next_page()
+
+    # -- all-time ranking snapshot (a regular table the server keeps; see 003) ---------------
+
+    async def load_ranking_snapshot(
+        self, board: str
+    ) -> tuple[datetime | None, dict[str, Totals]]:
+        cql = "SELECT article_id, views, time_ms, refreshed_at FROM top_all_time WHERE board = ?"
+        rows = await self.execute(cql, (board,))
+        refreshed_at: datetime | None = None
+        entries: dict[str, Totals] = {}
+        for row in rows:
+            refreshed_at = row.refreshed_at
+            if row.article_id is not None:
+                entries[row.article_id] = _totals(row)
+        return refreshed_at, entries
+
+    async def save_ranking_snapshot(
+        self, board: str, *, refreshed_at: datetime, entries: Mapping[str, Totals]
+    ) -> None:
+        """Replace the board: a partition delete, then rows written with a later timestamp,
+        so a row that left the board does not come back."""
+        stamp_us = to_ms(refreshed_at) * 1000
+        await self.execute(
+            "DELETE FROM top_all_time USING TIMESTAMP ? WHERE board = ?", (stamp_us, board)
+        )
+        await self.execute(
+            "INSERT INTO top_all_time (board, refreshed_at) VALUES (?, ?) USING TIMESTAMP ?",
+            (board, refreshed_at, stamp_us + 1),
+        )
+        await self.read_many(
+            "INSERT INTO top_all_time (board, article_id, views, time_ms) VALUES (?, ?, ?, ?) "
+            "USING TIMESTAMP ?",
+            [
+                (board, article_id, totals.views, totals.time_ms, stamp_us + 1)
+                for article_id, totals in entries.items()
+            ],
+        )
