@@ -1,9 +1,198 @@
-"""Placeholder for ``subbuzz demo``."""
+"""``subbuzz demo``: the whole pipeline on the local stack with simulated traffic.
+
+Brings the stack up (installing it on first use), migrates, starts a consumer and the server,
+publishes a burst of simulated events and then a steady trickle, and prints where to look.
+Ctrl-C stops everything the demo started, the stack included (a stack that was already
+running before the demo is left running).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+
+from devstack.stack import LocalStack, StackError
+from subbuzz.config import CassandraSettings, StackSettings
+
+SAMPLE_QUERY = """{
+  topArticles(limit: 5) { rank views article { id views timeSpentMs avgTimeMs } }
+  article(id: "%s") {
+    id views timeSpentMs
+    subbuzzes { position subbuzzId views avgTimeMs }
+    series(granularity: HOUR) { start views }
+  }
+}"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    del subparsers
+    parser = subparsers.add_parser(
+        "demo",
+        help="run the whole pipeline locally with simulated traffic (Ctrl-C stops it)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--port", type=int, default=8000, help="GraphQL server port (8000)")
+    parser.add_argument(
+        "--burst", type=int, default=20_000, help="events published at start (20000)"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=50.0, help="events/s of the steady trickle after it (50)"
+    )
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=60.0,
+        help="stop by itself after this many minutes (60); Ctrl-C stops it sooner",
+    )
+    parser.set_defaults(handler=run)
+
+
+@dataclass
+class _Children:
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def start(self, name: str, argv: list[str], log_path: str) -> subprocess.Popen[bytes]:
+        log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the child
+        process = subprocess.Popen(
+            [sys.executable, "-m", "subbuzz.cli", *argv],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches the demo only; it stops children in order
+        )
+        self.processes.append((name, process))
+        return process
+
+    def stop_all(self) -> None:
+        for name, process in reversed(self.processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            print(f"{name}: stopped (exit {process.returncode})", flush=True)
+
+
+def _post_graphql(url: str, query: str) -> dict:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _wait_http(url: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def run(args: argparse.Namespace) -> int:
+    stack = LocalStack(StackSettings.from_env())
+    settings = stack.settings
+    already_running = bool(stack.running_pids())
+    children = _Children()
+    logs = settings.state_dir / "demo"
+    logs.mkdir(parents=True, exist_ok=True)
+    interrupted = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        print("== 1/5 local stack (first run installs Cassandra and NSQ into the cache)")
+        stack.install()
+        stack.up()
+        print("== 2/5 schema")
+        code = subprocess.call([sys.executable, "-m", "subbuzz.cli", "migrate"])
+        if code != 0:
+            return code
+        print("== 3/5 consumer and server")
+        children.start("consumer", ["consume"], str(logs / "consumer.log"))
+        children.start("server", ["serve", "--port", str(args.port)], str(logs / "server.log"))
+        base = f"http://127.0.0.1:{args.port}"
+        if not _wait_http(f"{base}/healthz", 60):
+            print(f"the server did not start; see {logs / 'server.log'}", file=sys.stderr)
+            return 1
+        print(f"== 4/5 simulated traffic: {args.burst} events now, then {args.rate}/s")
+        burst = subprocess.call(
+            [sys.executable, "-m", "subbuzz.cli", "simulate", "-n", str(args.burst), "--seed", "1"]
+        )
+        if burst != 0:
+            return burst
+        children.start(
+            "simulator",
+            [
+                "simulate",
+                "--rate",
+                str(args.rate),
+                "--duration",
+                str(args.minutes * 60),
+                "--seed",
+                "2",
+            ],
+            str(logs / "simulator.log"),
+        )
+        time.sleep(2)  # let the consumer's first flushes land
+        top_id = "article-0"
+        try:
+            answer = _post_graphql(f"{base}/graphql", "{ topArticles(limit: 1) { article { id } } }")
+            ranked = answer.get("data", {}).get("topArticles") or []
+            if ranked:
+                top_id = ranked[0]["article"]["id"]
+        except OSError as exc:
+            print(f"(could not ask the server for the top article: {exc})")
+        keyspace = CassandraSettings.from_env().keyspace
+        print("== 5/5 where to look")
+        print(f"  GraphiQL:   {base}/graphql   (open in a browser; sample query below)")
+        print(f"  Metrics:    {base}/metrics and the consumer's /metrics (see `subbuzz consume --help`)")
+        print(f"  nsqadmin:   http://{settings.host}:{settings.nsqadmin_http_port}")
+        print(
+            f"  cqlsh:      .venv/bin/cqlsh {settings.host} {settings.cassandra_port} "
+            f'-e "SELECT * FROM {keyspace}.article_totals LIMIT 10"'
+        )
+        print(f"  Logs:       {logs}/ and {settings.state_dir}/")
+        print("  Sample query:")
+        print("    " + (SAMPLE_QUERY % top_id).replace("\n", "\n    "))
+        print("Running; press Ctrl-C to stop everything the demo started.", flush=True)
+        deadline = time.monotonic() + args.minutes * 60
+        while time.monotonic() < deadline:
+            for name, process in children.processes:
+                if process.poll() is not None and name != "simulator":
+                    print(f"{name} exited ({process.returncode}); see {logs}", file=sys.stderr)
+                    return 1
+            time.sleep(1)
+        return 0
+    except KeyboardInterrupt:
+        interrupted = True
+        return 0
+    except StackError as exc:
+        print(f"subbuzz demo: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup
+        print("\nstopping" + (" (Ctrl-C)" if interrupted else ""), flush=True)
+        children.stop_all()
+        if already_running:
+            print("the stack was running before the demo: left running (subbuzz stack down)")
+        else:
+            stack.down()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
