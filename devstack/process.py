@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+# Daemons started by this process, kept so that their exit status is collected (no zombies)
+# when the caller is also the one that stops them, as the test fixtures are.
+_started: dict[int, subprocess.Popen[bytes]] = {}
+
+
 @dataclass(frozen=True)
 class ProcessSpec:
     name: str
@@ -74,15 +79,15 @@ def start(spec: ProcessSpec) -> int:
             start_new_session=True,
         )
     spec.pid_path.write_text(json.dumps({"pid": process.pid, "exe": spec.command[0]}))
+    _started[process.pid] = process
     return process.pid
 
 
 def _reap(pid: int) -> None:
     """Collect the exit status when the caller is the parent (tests start the stack in-process)."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
+    child = _started.get(pid)
+    if child is not None and child.poll() is not None:
+        del _started[pid]
 
 
 def alive(pid: int) -> bool:

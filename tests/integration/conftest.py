@@ -25,6 +25,8 @@ from devstack.health import cassandra_ready, http_ok
 from devstack.stack import LocalStack
 from subbuzz.config import CassandraSettings, NsqSettings, StackSettings, env_name
 
+from .helpers import venv_script
+
 _NAMES_A_STACK = ("cassandra_port", "nsqd_tcp_port", "cassandra_hosts", "nsqd_tcp_addresses")
 
 # Ports of the stack the tests start for themselves: the default ports + 10000.
@@ -132,6 +134,4 @@ def subprocess_env(
 
 @pytest.fixture
 def subbuzz_exe() -> str:
-    exe = shutil.which("subbuzz")
-    assert exe, "the subbuzz console script is not installed (pip install -e .)"
-    return exe
+    return venv_script("subbuzz")
