@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -46,16 +47,26 @@ def _uses_running_stack() -> bool:
     return any(env_name(name) in os.environ for name in _NAMES_A_STACK)
 
 
+@dataclass(frozen=True)
+class TestServices:
+    env: dict[str, str]
+    """SUBBUZZ_* variables that point a process (or a subprocess) at the services."""
+    stack: LocalStack
+    """Controls the services' processes (stop/start Cassandra in failure tests)."""
+    owned: bool
+    """True when this test session started the stack itself."""
+
+
 @pytest.fixture(scope="session")
-def service_env() -> Iterator[dict[str, str]]:
-    """SUBBUZZ_* variables that point a process (or a subprocess) at the test's services."""
+def test_services() -> Iterator[TestServices]:
     if _uses_running_stack():
         env = {key: value for key, value in os.environ.items() if key.startswith("SUBBUZZ_")}
         cassandra = CassandraSettings.from_env(env)
         nsq = NsqSettings.from_env(env)
         problems = []
-        if not cassandra_ready(cassandra.cassandra_hosts[0], cassandra.cassandra_port):
-            problems.append(f"Cassandra at {cassandra.cassandra_hosts[0]}:{cassandra.cassandra_port}")
+        host = cassandra.cassandra_hosts[0]
+        if not cassandra_ready(host, cassandra.cassandra_port):
+            problems.append(f"Cassandra at {host}:{cassandra.cassandra_port}")
         if not http_ok(f"http://{nsq.nsqd_http_address}/ping"):
             problems.append(f"nsqd at {nsq.nsqd_http_address}")
         if problems:
@@ -64,7 +75,7 @@ def service_env() -> Iterator[dict[str, str]]:
                 + ", ".join(problems),
                 pytrace=False,
             )
-        yield env
+        yield TestServices(env, LocalStack(StackSettings.from_env(env)), owned=False)
         return
 
     state_dir = Path(tempfile.mkdtemp(prefix="subbuzz-test-stack-"))
@@ -81,10 +92,33 @@ def service_env() -> Iterator[dict[str, str]]:
         stack.down()
         pytest.fail(f"could not start the test stack: {exc}", pytrace=False)
     try:
-        yield env
+        yield TestServices(env, stack, owned=True)
     finally:
         stack.down()
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def service_env(test_services: TestServices) -> dict[str, str]:
+    return test_services.env
+
+
+@pytest.fixture(scope="session")
+def local_stack(test_services: TestServices) -> LocalStack:
+    """The stack whose processes a failure test may stop and start again.
+
+    Only a stack whose pid files we can see qualifies: one this session started, or one
+    started by `subbuzz stack up` with the SUBBUZZ_STATE_DIR given to the tests.
+    """
+    pids = test_services.stack.running_pids()
+    if "cassandra" not in pids:
+        pytest.fail(
+            "this test stops and restarts Cassandra, so it needs a stack it controls: run it "
+            "without SUBBUZZ_* port settings (the tests then start their own stack), or give "
+            "the SUBBUZZ_STATE_DIR of a stack started by `subbuzz stack up`",
+            pytrace=False,
+        )
+    return test_services.stack
 
 
 @pytest.fixture(scope="session")
