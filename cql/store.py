@@ -35,7 +35,7 @@ from cassandra.policies import (
     FallthroughRetryPolicy,
     TokenAwarePolicy,
 )
-from cassandra.query import PreparedStatement
+from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from subbuzz.config import CassandraSettings
 
@@ -280,6 +280,43 @@ class Store:
     ) -> None:
         """Add to one counter row. Raises ``StoreError``; never retried by the driver."""
         await self.execute(self.increment_cql(table), (views, time_ms, *key), write=True)
+
+    def partition_key_size(self, table: CounterTable) -> int:
+        """How many leading ``key_columns`` form the partition key, read from the schema."""
+        metadata = self.cluster.metadata.keyspaces[self.keyspace].tables[table.name]
+        names = tuple(column.name for column in metadata.partition_key)
+        if names != table.key_columns[: len(names)]:
+            raise StoreRejected(f"{table.name}: partition key {names} is not a key prefix")
+        return len(names)
+
+    async def increment_partition(
+        self, table: CounterTable, rows: Sequence[tuple[Sequence[Any], int, int]]
+    ) -> None:
+        """Add ``(key, views, time_ms)`` to rows of ONE partition in one UNLOGGED counter batch.
+
+        One partition makes it a single mutation (applied whole or not at all); across
+        partitions a counter batch is neither atomic nor cheaper. Never retried by the driver.
+        """
+        if len(rows) == 1:
+            key, views, time_ms = rows[0]
+            await self.increment(table, key, views=views, time_ms=time_ms)
+            return
+        size = self.partition_key_size(table)
+        partition = tuple(rows[0][0][:size])
+        statement = self.prepare(self.increment_cql(table), counter_write=True)
+        batch = BatchStatement(
+            batch_type=BatchType.COUNTER, retry_policy=FallthroughRetryPolicy()
+        )
+        batch.is_idempotent = False
+        for key, views, time_ms in rows:
+            if tuple(key[:size]) != partition:
+                raise ValueError(f"{table.name}: a counter batch must stay in one partition")
+            batch.add(statement, (views, time_ms, *key))
+        try:
+            response = self.session.execute_async(batch)
+        except Exception as exc:
+            raise translate_error(exc, is_write=True) from exc
+        await _as_asyncio(response, is_write=True)
 
     # -- reads (one partition each, or a bounded set run concurrently) ----------------------
 
