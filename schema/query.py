@@ -1,0 +1,80 @@
+"""The root ``Query`` of the v1 contract."""
+
+from __future__ import annotations
+
+import strawberry
+
+from .context import Context
+from .types import Article, DateTime, Engagement, RankedArticle
+from .windows import (
+    ArticleMetric,
+    BadArgument,
+    check_id,
+    check_ids,
+    check_limit,
+    top_days,
+)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Null when nothing was ever counted for the article.")
+    async def article(self, info: strawberry.Info[Context], id: strawberry.ID) -> Article | None:
+        check_id("article", id)
+        totals = await info.context.loaders.article_totals.load(id)
+        return None if totals is None else Article(id=id, totals=totals)
+
+    @strawberry.field(description="At most 100 ids; order kept; null for an unknown id.")
+    async def articles(
+        self, info: strawberry.Info[Context], ids: list[strawberry.ID]
+    ) -> list[Article | None]:
+        check_ids(ids)
+        found = await info.context.loaders.article_totals.load_many(ids)
+        return [
+            None if totals is None else Article(id=article_id, totals=totals)
+            for article_id, totals in zip(ids, found, strict=True)
+        ]
+
+    @strawberry.field(
+        description=(
+            "Ranks by the values counted on the UTC days in [since, until) (both truncated to "
+            "days; at most 93 days); no bounds ranks all time. Ties break by article id. "
+            "limit is 1 to 100."
+        )
+    )
+    async def top_articles(
+        self,
+        info: strawberry.Info[Context],
+        by: ArticleMetric = ArticleMetric.VIEWS,
+        since: DateTime | None = None,
+        until: DateTime | None = None,
+        limit: int = 10,
+    ) -> list[RankedArticle]:
+        check_limit(limit)
+        context = info.context
+        days = top_days(since, until, now=context.now())
+        if days is None:
+            ranking = context.all_time.ranking()
+            if ranking is None:
+                raise BadArgument(
+                    "topArticles: the all-time ranking is still being built; retry shortly "
+                    "or pass since/until"
+                )
+        else:
+            ranking = await context.window_rankings.ranking(days)
+        return [
+            RankedArticle(rank=index + 1, article_id=article_id, window=totals)
+            for index, (article_id, totals) in enumerate(ranking[by][:limit])
+        ]
+
+    @strawberry.field(description="Null when nothing was ever counted for the session.")
+    async def session(self, info: strawberry.Info[Context], id: strawberry.ID) -> Engagement | None:
+        check_id("session", id)
+        totals = await info.context.loaders.session_totals.load(id)
+        return None if totals is None else Engagement(id=id, totals=totals)
+
+    @strawberry.field(description="Null when nothing was ever counted for the user.")
+    async def user(self, info: strawberry.Info[Context], id: strawberry.ID) -> Engagement | None:
+        check_id("user", id)
+        totals = await info.context.loaders.user_totals.load(id)
+        return None if totals is None else Engagement(id=id, totals=totals)

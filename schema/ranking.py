@@ -1,0 +1,189 @@
+"""topArticles: windowed rankings behind a short cache, and the all-time board.
+
+Windowed: the day partitions of the window (``TOP_SHARDS`` each) are read and merged, then
+ranked; the result is cached for a few seconds, and concurrent misses share one computation.
+
+All time: a counter table cannot be ordered by value, and ranking all time from
+``article_totals`` would scan the table. Counters only grow, so the best ``size`` articles of
+all time can be kept exactly: after a refresh, an article outside the board can only get in
+by being counted again, and every count lands in a ``top_by_day`` partition no older than the
+late horizon. A refresh therefore reads the day partitions of the horizon, finds the articles
+whose day values changed since the last refresh, re-reads their ``article_totals``, and keeps
+the best ``size`` by each metric. The board is saved (``top_all_time``) so a restart does not
+need the one full scan that seeds it the very first time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+
+from cql.store import Store, Totals
+
+from .windows import MAX_TOP_LIMIT, ArticleMetric, ranked, sum_days
+
+log = logging.getLogger(__name__)
+
+Ranking = dict[ArticleMetric, list[tuple[str, Totals]]]
+
+
+def _rank_both(totals: dict[str, Totals], limit: int) -> Ranking:
+    return {metric: ranked(totals, metric, limit) for metric in ArticleMetric}
+
+
+class WindowRankings:
+    """Rankings of day windows, cached ``ttl_s`` seconds (0 turns the cache off)."""
+
+    def __init__(
+        self, store: Store, *, ttl_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if not 0 <= ttl_s <= 5:
+            raise ValueError("the topArticles cache keeps a window at most 5 seconds")
+        self._store = store
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._cache: dict[tuple[date, ...], tuple[float, Ranking]] = {}
+        self._pending: dict[tuple[date, ...], asyncio.Future[Ranking]] = {}
+
+    async def ranking(self, days: list[date]) -> Ranking:
+        key = tuple(days)
+        hit = self._cache.get(key)
+        if hit is not None and self._clock() - hit[0] < self._ttl_s:
+            return hit[1]
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Ranking] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            result = await self._compute(days)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters get it, nobody else must
+            raise
+        else:
+            future.set_result(result)
+            if self._ttl_s > 0:
+                self._evict()
+                self._cache[key] = (self._clock(), result)
+            return result
+        finally:
+            del self._pending[key]
+
+    async def _compute(self, days: list[date]) -> Ranking:
+        per_day = await self._store.day_totals_by_article(days)
+        return _rank_both(sum_days(per_day.values()), MAX_TOP_LIMIT)
+
+    def _evict(self) -> None:
+        now = self._clock()
+        for key in [key for key, (at, _) in self._cache.items() if now - at >= self._ttl_s]:
+            del self._cache[key]
+
+
+class AllTimeBoard:
+    """The best ``size`` articles of all time by each metric, refreshed by ``refresh()``."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        size: int = 1000,
+        late_horizon_days: int = 7,
+        name: str = "all_time",
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if size < MAX_TOP_LIMIT:
+            raise ValueError(f"the all-time board must keep at least {MAX_TOP_LIMIT} articles")
+        self._store = store
+        self._size = size
+        self._horizon = timedelta(days=late_horizon_days)
+        self._name = name
+        self._now = now
+        self._entries: dict[str, Totals] = {}
+        self._day_seen: dict[tuple[date, str], Totals] = {}
+        self._recheck: set[str] = set()
+        self._refreshed_at: datetime | None = None
+        self._loaded = False
+        self._ranking: Ranking | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return self._ranking is not None
+
+    @property
+    def refreshed_at(self) -> datetime | None:
+        return self._refreshed_at
+
+    def ranking(self) -> Ranking | None:
+        return self._ranking
+
+    async def refresh(self) -> None:
+        async with self._lock:
+            await self._refresh()
+
+    async def _refresh(self) -> None:
+        started = self._now()
+        if not self._loaded:
+            self._refreshed_at, self._entries = await self._store.load_ranking_snapshot(self._name)
+            if self._refreshed_at is not None:
+                self._refreshed_at = self._refreshed_at.replace(tzinfo=UTC)
+            self._loaded = True
+        seeding = self._refreshed_at is None
+        last = self._refreshed_at or started
+        first_day = (min(last, started) - self._horizon).date()
+        days = [first_day + timedelta(days=i) for i in range((started.date() - first_day).days + 1)]
+        per_day = await self._store.day_totals_by_article(days)
+        seen = {
+            (day, article_id): totals
+            for day, articles in per_day.items()
+            for article_id, totals in articles.items()
+        }
+        changed = {key[1] for key, totals in seen.items() if self._day_seen.get(key) != totals}
+        if seeding:
+            # Never ranked before: the one full scan, read after the day partitions above so
+            # nothing counted in between is missed.
+            log.warning("no all-time ranking snapshot: seeding it with a full scan")
+            candidates = await self._store.scan_article_totals()
+        else:
+            fresh = await self._store.article_totals(changed | self._recheck)
+            candidates = dict(self._entries)
+            candidates.update({key: value for key, value in fresh.items() if value is not None})
+        self._entries = _keep_best(candidates, self._size)
+        horizon_start = (started - self._horizon).date()
+        self._day_seen = {key: value for key, value in seen.items() if key[0] >= horizon_start}
+        # A consumer may write a day row before the article's total: look once more next time.
+        self._recheck = changed
+        self._refreshed_at = started
+        self._ranking = _rank_both(self._entries, MAX_TOP_LIMIT)
+        if changed or seeding:
+            await self._store.save_ranking_snapshot(
+                self._name, refreshed_at=started, entries=self._entries
+            )
+        log.info(
+            "all-time ranking refreshed: %d days read, %d articles changed, board of %d",
+            len(days),
+            len(changed),
+            len(self._entries),
+        )
+
+    async def run(
+        self, every_s: float, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    ) -> None:
+        """Refresh forever; a failed refresh keeps the last board and tries again later."""
+        while True:
+            await sleep(every_s)
+            try:
+                await self.refresh()
+            except Exception as exc:
+                log.warning("all-time ranking refresh failed (%s); keeping the last one", exc)
+
+
+def _keep_best(candidates: dict[str, Totals], size: int) -> dict[str, Totals]:
+    keep: set[str] = set()
+    for metric in ArticleMetric:
+        keep.update(article_id for article_id, _ in ranked(candidates, metric, size))
+    return {article_id: candidates[article_id] for article_id in keep}

@@ -1,0 +1,151 @@
+"""``schema = strawberry.Schema(...)``, in one place, with the protection the server needs.
+
+``build_schema`` is what the server calls with its settings; the module-level ``schema``
+(default limits, introspection on) is what ``schema.graphql`` is printed from.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError, OperationDefinitionNode
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.schema.config import BatchingConfig, StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from .context import Context
+from .query import Query
+from .types import SCALARS
+from .windows import BadArgument
+
+log = logging.getLogger(__name__)
+
+SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int = 8
+    max_tokens: int = 2000
+    max_aliases: int = 15
+    # 0 turns operation batching off (a JSON array is refused with 400).
+    max_batch_operations: int = 0
+    introspection: bool = True
+
+
+def _is_client_error(error: GraphQLError) -> bool:
+    """Parse and validation errors (no original error) and bad arguments are the client's."""
+    original = error.original_error
+    return original is None or isinstance(original, BadArgument | GraphQLError)
+
+
+def _context(execution_context: ExecutionContext | None) -> Context | None:
+    context = getattr(execution_context, "context", None)
+    return context if isinstance(context, Context) else None
+
+
+class _MaskInternalErrors(MaskErrors):
+    """A client sees a generic message and the request id; the log has the detail."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: not _is_client_error(error))
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        context = _context(self.execution_context)
+        request_id = context.request_id if context else "unknown"
+        return GraphQLError(
+            f"Internal error; quote request id {request_id} when reporting it.",
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        )
+
+
+class _OperationLabel(SchemaExtension):
+    """Names the operation by its root fields (a bounded label set, unlike client-given
+    operation names) and records error codes, for the HTTP layer's metrics."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = _context(self.execution_context)
+        if context is None:
+            return
+        document = self.execution_context.graphql_document
+        fields: set[str] = set()
+        for definition in document.definitions if document else ():
+            if isinstance(definition, OperationDefinitionNode):
+                for selection in definition.selection_set.selections:
+                    name = getattr(selection, "name", None)
+                    if name is not None:
+                        fields.add(name.value)
+        context.operation = "+".join(sorted(fields)) if fields else "invalid"
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or ():
+            code = (error.extensions or {}).get("code")
+            context.error_codes.append(str(code) if code else "GRAPHQL_VALIDATION_FAILED")
+
+
+class _Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        context = _context(execution_context)
+        request_id = context.request_id if context else "-"
+        for error in errors:
+            if _is_client_error(error):
+                log.info("request %s: client error: %s", request_id, error.message)
+            else:
+                log.error(
+                    "request %s: internal error at %s: %s",
+                    request_id,
+                    error.path,
+                    error.message,
+                    exc_info=error.original_error,
+                )
+
+
+def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
+    extensions: list[Any] = [
+        functools.partial(QueryDepthLimiter, max_depth=limits.max_depth),
+        functools.partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        functools.partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+        _OperationLabel,
+        _MaskInternalErrors,
+    ]
+    if not limits.introspection:
+        extensions.append(DisableIntrospection)
+    batching = (
+        BatchingConfig(max_operations=limits.max_batch_operations)
+        if limits.max_batch_operations > 0
+        else None
+    )
+    return _Schema(
+        query=Query,
+        extensions=extensions,
+        config=StrawberryConfig(
+            scalar_map=SCALARS,
+            batching_config=batching,
+        ),
+    )
+
+
+schema = build_schema()
+
+
+def print_sdl() -> str:
+    return schema.as_str() + "\n"
