@@ -91,7 +91,7 @@ class AllTimeBoard:
         store: Store,
         *,
         size: int = 1000,
-        late_horizon_days: int = 7,
+        late_horizon: timedelta = timedelta(days=7),
         name: str = "all_time",
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -99,7 +99,7 @@ class AllTimeBoard:
             raise ValueError(f"the all-time board must keep at least {MAX_TOP_LIMIT} articles")
         self._store = store
         self._size = size
-        self._horizon = timedelta(days=late_horizon_days)
+        self._horizon = late_horizon
         self._name = name
         self._now = now
         self._entries: dict[str, Totals] = {}
@@ -109,6 +109,7 @@ class AllTimeBoard:
         self._loaded = False
         self._ranking: Ranking | None = None
         self._lock = asyncio.Lock()
+        self._ready = asyncio.Event()
 
     @property
     def ready(self) -> bool:
@@ -120,6 +121,13 @@ class AllTimeBoard:
 
     def ranking(self) -> Ranking | None:
         return self._ranking
+
+    async def wait_ready(self, timeout_s: float) -> bool:
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     async def refresh(self) -> None:
         async with self._lock:
@@ -135,7 +143,9 @@ class AllTimeBoard:
         seeding = self._refreshed_at is None
         last = self._refreshed_at or started
         first_day = (min(last, started) - self._horizon).date()
-        days = [first_day + timedelta(days=i) for i in range((started.date() - first_day).days + 1)]
+        # Through tomorrow: producers' clocks may run up to 5 minutes ahead.
+        last_day = (started + timedelta(days=1)).date()
+        days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
         per_day = await self._store.day_totals_by_article(days)
         seen = {
             (day, article_id): totals
@@ -159,6 +169,7 @@ class AllTimeBoard:
         self._recheck = changed
         self._refreshed_at = started
         self._ranking = _rank_both(self._entries, MAX_TOP_LIMIT)
+        self._ready.set()
         if changed or seeding:
             await self._store.save_ranking_snapshot(
                 self._name, refreshed_at=started, entries=self._entries
@@ -173,13 +184,13 @@ class AllTimeBoard:
     async def run(
         self, every_s: float, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     ) -> None:
-        """Refresh forever; a failed refresh keeps the last board and tries again later."""
+        """Refresh now and then every ``every_s``; a failed refresh keeps the last board."""
         while True:
-            await sleep(every_s)
             try:
                 await self.refresh()
             except Exception as exc:
                 log.warning("all-time ranking refresh failed (%s); keeping the last one", exc)
+            await sleep(every_s)
 
 
 def _keep_best(candidates: dict[str, Totals], size: int) -> dict[str, Totals]:

@@ -1,0 +1,1 @@
+"""The HTTP process: Starlette app, routes, health, metrics and ``subbuzz serve``."""
