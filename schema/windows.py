@@ -90,8 +90,9 @@ def series_window(
         step, floor, default_span, cap = _DAY, floor_day, timedelta(days=30), MAX_DAILY_POINTS
     end = as_utc(until) if until is not None else floor(now) + step
     start = floor(since) if since is not None else floor(end - default_span)
-    if start >= end:
-        raise BadArgument(f"series: since ({_iso(start)}) must be before until ({_iso(end)})")
+    if start >= end or (since is not None and as_utc(since) >= end):
+        shown = _iso(since) if since is not None else _iso(start)
+        raise BadArgument(f"series: since ({shown}) must be before until ({_iso(end)})")
     count = -(-(end - start) // step)  # ceil: a partial last bucket still counts
     if count > cap:
         raise BadArgument(
