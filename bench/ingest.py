@@ -272,10 +272,10 @@ class IngestBench:
                 sent += len(bodies)
         return sent / pacer.elapsed()
 
-    async def lag(self, rate: float) -> LagResult:
+    async def lag(self, kind: str, rate: float) -> LagResult:
         assert self.store is not None
         topic = f"bench_{self.run_id}-lag"
-        consumer = self._start("c", topic)
+        consumer = self._start(kind, topic)
         probes: queue.SimpleQueue[tuple[str, float]] = queue.SimpleQueue()
         pending: dict[str, float] = {}
         lags: list[float] = []
@@ -369,12 +369,13 @@ async def run_bench(args: argparse.Namespace) -> tuple[Results, IngestBench, lis
                 except RunFailed as exc:
                     say(f"  {kind}{number} FAILED: {exc}")
                     results.failures[kind].append(str(exc).splitlines()[0])
-        max_rate = results.median_rate("c")
+        kind = args.lag_consumer
+        max_rate = results.median_rate(kind)
         rate = args.lag_rate or (max_rate / 2 if max_rate else None)
-        if "c" in args.only and rate and args.lag_seconds > 0:
-            say(f"visibility lag of (c): {rate:,.0f} events/s for {args.lag_seconds:.0f} s")
+        if kind in args.only and rate and args.lag_seconds > 0:
+            say(f"visibility lag of ({kind}): {rate:,.0f} events/s for {args.lag_seconds:.0f} s")
             try:
-                results.lag = await bench.lag(rate)
+                results.lag = await bench.lag(kind, rate)
             except RunFailed as exc:
                 say(f"  lag FAILED: {exc}")
                 results.lag_failure = str(exc).splitlines()[0]
@@ -425,7 +426,8 @@ def render(args: argparse.Namespace, results: Results, services: list[str]) -> s
     lag = results.lag
     if lag is not None and lag.lags_s:
         lines.append(
-            f"Visibility lag of (c) at {lag.target_rate:,.0f} events/s (half its median rate; "
+            f"Visibility lag of ({args.lag_consumer}) at {lag.target_rate:,.0f} events/s "
+            f"({'as requested' if args.lag_rate else 'half its median rate'}; "
             f"{lag.achieved_rate:,.0f}/s achieved) for {lag.seconds:.0f} s, a probe event every "
             f"{PROBE_PERIOD_S * 1000:.0f} ms, timed from publish until `article_totals` shows it "
             f"(polled every 50 ms): {len(lag.lags_s)} probes, p50 {lag.percentile(0.5):.2f} s, "
@@ -433,7 +435,10 @@ def render(args: argparse.Namespace, results: Results, services: list[str]) -> s
             f"{lag.missing} never seen; peak RSS {_mb(lag.peak_rss_mb)} MB."
         )
     else:
-        lines.append(f"Visibility lag of (c): not measured ({results.lag_failure or 'no rate'}).")
+        lines.append(
+            f"Visibility lag of ({args.lag_consumer}): not measured "
+            f"({results.lag_failure or 'no rate'})."
+        )
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     a, b, c = (results.median_rate(kind) for kind in "abc")
     peak_c = max((m.peak_rss_mb for m in results.measurements.get("c", [])), default=None)
@@ -478,6 +483,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lag-seconds", type=float, default=30.0, help="lag phase length (30)")
     parser.add_argument(
         "--lag-rate", type=float, help="publish rate of the lag phase (default: half of (c))"
+    )
+    parser.add_argument(
+        "--lag-consumer", choices=["b", "c"], default="c", help="whose lag to measure (c)"
     )
     parser.add_argument(
         "--consumer-arg",
