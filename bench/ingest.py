@@ -143,6 +143,7 @@ class IngestBench:
                 env_name("channel"): self.nsq.channel,
                 env_name("nsqd_tcp_addresses"): ",".join(self.nsq.nsqd_tcp_addresses),
                 env_name("lookupd_http_addresses"): "",
+                env_name("metrics_port"): "0",  # any free port: other consumers may run here
             }
         )
         python = sys.executable
