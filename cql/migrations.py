@@ -101,10 +101,7 @@ def rewrite(statement: str, settings: CassandraSettings) -> str | None:
         return None
     if _CREATE_KEYSPACE.match(statement):
         replication = _cql_map(replication_map(settings.replication))
-        return (
-            f"CREATE KEYSPACE IF NOT EXISTS {settings.keyspace} "
-            f"WITH replication = {replication}"
-        )
+        return f"CREATE KEYSPACE IF NOT EXISTS {settings.keyspace} WITH replication = {replication}"
     return statement
 
 

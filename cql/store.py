@@ -304,9 +304,7 @@ class Store:
         size = self.partition_key_size(table)
         partition = tuple(rows[0][0][:size])
         statement = self.prepare(self.increment_cql(table), counter_write=True)
-        batch = BatchStatement(
-            batch_type=BatchType.COUNTER, retry_policy=FallthroughRetryPolicy()
-        )
+        batch = BatchStatement(batch_type=BatchType.COUNTER, retry_policy=FallthroughRetryPolicy())
         batch.is_idempotent = False
         for key, views, time_ms in rows:
             if tuple(key[:size]) != partition:
@@ -425,9 +423,7 @@ class Store:
 
     # -- all-time ranking snapshot (a regular table the server keeps; see 003) ---------------
 
-    async def load_ranking_snapshot(
-        self, board: str
-    ) -> tuple[datetime | None, dict[str, Totals]]:
+    async def load_ranking_snapshot(self, board: str) -> tuple[datetime | None, dict[str, Totals]]:
         cql = "SELECT article_id, views, time_ms, refreshed_at FROM top_all_time WHERE board = ?"
         rows = await self.execute(cql, (board,))
         refreshed_at: datetime | None = None

@@ -61,8 +61,9 @@ def _install(args: argparse.Namespace) -> int:
     except (InstallError, JavaNotFound) as exc:
         print(f"subbuzz stack install: {exc}", file=sys.stderr)
         return 1
-    _say(f"install complete in {time.monotonic() - started:.1f}s "
-         f"(cache: {stack.settings.cache_dir})")
+    _say(
+        f"install complete in {time.monotonic() - started:.1f}s (cache: {stack.settings.cache_dir})"
+    )
     return 0
 
 

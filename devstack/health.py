@@ -28,9 +28,7 @@ def cassandra_release_version(host: str, port: int, *, timeout_s: float = 5.0) -
     )
     try:
         session = cluster.connect()
-        row = session.execute(
-            "SELECT release_version FROM system.local", timeout=timeout_s
-        ).one()
+        row = session.execute("SELECT release_version FROM system.local", timeout=timeout_s).one()
         return str(row.release_version) if row else None
     except Exception:
         return None

@@ -26,8 +26,9 @@ def template(name: str) -> str:
     return resources.files("devstack").joinpath("templates", name).read_text(encoding="utf-8")
 
 
-def _run(command: list[str], *, cwd: Path, log_path: Path, env: dict[str, str] | None = None,
-         what: str) -> None:
+def _run(
+    command: list[str], *, cwd: Path, log_path: Path, env: dict[str, str] | None = None, what: str
+) -> None:
     with log_path.open("w", encoding="utf-8") as log_file:
         result = subprocess.run(
             command, cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT, env=env, check=False
@@ -69,8 +70,12 @@ def install_cassandra(cache_dir: Path, progress: Progress) -> Path:
     )
     _run(
         [
-            mvn, "-B", "-ntp", f"-Dmaven.repo.local={cache_dir / 'm2'}",
-            "dependency:copy-dependencies", "-DincludeScope=runtime",
+            mvn,
+            "-B",
+            "-ntp",
+            f"-Dmaven.repo.local={cache_dir / 'm2'}",
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
             "-DoutputDirectory=lib",
         ],
         cwd=partial,
@@ -96,8 +101,9 @@ def install_nsq(cache_dir: Path, progress: Progress) -> Path:
     if nsq_installed(cache_dir):
         progress(f"nsq {NSQ_VERSION}: installed at {bin_dir}")
         return bin_dir
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists()
-                                else None)
+    go = shutil.which("go") or (
+        "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
+    )
     if go is None:
         raise InstallError("Go (>= 1.24) is needed to build NSQ from the Go module proxy")
     root = bin_dir.parent

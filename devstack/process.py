@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
 # Daemons started by this process, kept so that their exit status is collected (no zombies)
 # when the caller is also the one that stops them, as the test fixtures are.
 _started: dict[int, subprocess.Popen[bytes]] = {}

@@ -55,11 +55,15 @@ class LocalStack:
                 try:
                     out = subprocess.run(
                         [str(nsq_bin(s.cache_dir) / tool), "--version"],
-                        capture_output=True, text=True, timeout=10, check=False,
+                        capture_output=True,
+                        text=True,
+                        timeout=10,
+                        check=False,
                     ).stdout
                 except OSError:
                     return None
                 return out.split()[1] if out.startswith(tool) and len(out.split()) > 1 else None
+
             return read
 
         cassandra_dir = cassandra.state_dir(s)
@@ -133,7 +137,10 @@ class LocalStack:
 
     def stop_service(self, name: str, progress: Progress = print) -> None:
         service = self.service(name)
-        progress(f"{service.name}: {process.stop(service.pid_path, timeout_s=self._stop_timeout(service))}")
+        progress(
+            f"{service.name}: "
+            f"{process.stop(service.pid_path, timeout_s=self._stop_timeout(service))}"
+        )
 
     def down(self, progress: Progress = print) -> None:
         """Stop what this stack started, in reverse order: gracefully, then by force."""
@@ -154,7 +161,10 @@ class LocalStack:
             version = (service.version() if ready else None) or "-"
             statuses.append(
                 ServiceStatus(
-                    service.name, version, pid, service.address,
+                    service.name,
+                    version,
+                    pid,
+                    service.address,
                     "ready" if ready else "running, not answering",
                 )
             )
@@ -205,7 +215,9 @@ class LocalStack:
             if time.monotonic() > deadline:
                 names = ", ".join(service.name for service in pending)
                 raise StackError(
-                    self._failure(pending[0], f"not ready after {self.settings.start_timeout_s:.0f}s")
+                    self._failure(
+                        pending[0], f"not ready after {self.settings.start_timeout_s:.0f}s"
+                    )
                     + (f" (also waiting for: {names})" if len(pending) > 1 else "")
                 )
             time.sleep(0.5)

@@ -107,9 +107,7 @@ class StackSettings:
 
     host: str = "127.0.0.1"
     cache_dir: Path = field(default_factory=lambda: Path("~/.cache/subbuzz").expanduser())
-    state_dir: Path = field(
-        default_factory=lambda: Path("~/.local/state/subbuzz").expanduser()
-    )
+    state_dir: Path = field(default_factory=lambda: Path("~/.local/state/subbuzz").expanduser())
     cassandra_port: int = 9042
     cassandra_storage_port: int = 7000
     cassandra_jmx_port: int = 7199
@@ -217,4 +215,3 @@ class NsqSettings:
             "nsqd_http_address": f"{stack.host}:{stack.nsqd_http_port}",
         }
         return _load(cls, environ, defaults, **overrides)
-

@@ -154,7 +154,9 @@ def run(args: argparse.Namespace) -> int:
         time.sleep(2)  # let the consumer's first flushes land
         top_id = "article-0"
         try:
-            answer = _post_graphql(f"{base}/graphql", "{ topArticles(limit: 1) { article { id } } }")
+            answer = _post_graphql(
+                f"{base}/graphql", "{ topArticles(limit: 1) { article { id } } }"
+            )
             ranked = answer.get("data", {}).get("topArticles") or []
             if ranked:
                 top_id = ranked[0]["article"]["id"]
@@ -163,7 +165,9 @@ def run(args: argparse.Namespace) -> int:
         keyspace = CassandraSettings.from_env().keyspace
         print("== 5/5 where to look")
         print(f"  GraphiQL:   {base}/graphql   (open in a browser; sample query below)")
-        print(f"  Metrics:    {base}/metrics and the consumer's /metrics (see `subbuzz consume --help`)")
+        print(
+            f"  Metrics:    {base}/metrics (server); consumer: see `subbuzz consume --help`"
+        )
         print(f"  nsqadmin:   http://{settings.host}:{settings.nsqadmin_http_port}")
         print(
             f"  cqlsh:      .venv/bin/cqlsh {settings.host} {settings.cassandra_port} "

@@ -1,4 +1,4 @@
-"""The whole path with real services: simulate -> nsqd -> consume -> Cassandra -> serve -> GraphQL."""
+"""The whole path, real services: simulate -> nsqd -> consume -> Cassandra -> serve -> GraphQL."""
 
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ def _graphql_totals(url: str, ids: list[str]) -> dict[str, tuple[int, int] | Non
         body = response.json()
         assert "errors" not in body, body
         for article_id, article in zip(chunk, body["data"]["articles"], strict=True):
-            found[article_id] = None if article is None else (article["views"], article["timeSpentMs"])
+            found[article_id] = (
+                None if article is None else (article["views"], article["timeSpentMs"])
+            )
     return found
 
 
@@ -68,9 +70,22 @@ def test_published_events_read_back_exactly_through_graphql(
 ) -> None:
     events_file = tmp_path / "events.jsonl"
     simulate = subprocess.run(
-        [subbuzz_exe, "simulate", "-n", "3000", "--seed", "7", "--articles", "150",
-         "--output", str(events_file)],
-        env=subprocess_env, capture_output=True, text=True, timeout=120,
+        [
+            subbuzz_exe,
+            "simulate",
+            "-n",
+            "3000",
+            "--seed",
+            "7",
+            "--articles",
+            "150",
+            "--output",
+            str(events_file),
+        ],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert simulate.returncode == 0, simulate.stderr
     truth = _truth_from_file(events_file)
@@ -79,11 +94,15 @@ def test_published_events_read_back_exactly_through_graphql(
     server_port = _free_port()
     consumer = subprocess.Popen(
         [subbuzz_exe, "consume", "--metrics-port", str(_free_port())],
-        env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=subprocess_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     server = subprocess.Popen(
         [subbuzz_exe, "serve", "--host", "127.0.0.1", "--port", str(server_port)],
-        env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=subprocess_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{server_port}/graphql"
     try:
@@ -99,10 +118,14 @@ def test_published_events_read_back_exactly_through_graphql(
         # The single-article query of the walking skeleton.
         top = max(truth, key=lambda article: truth[article][0])
         body = httpx.post(
-            url, json={"query": f'{{ article(id: "{top}") {{ id views timeSpentMs }} }}'}, timeout=10
+            url,
+            json={"query": f'{{ article(id: "{top}") {{ id views timeSpentMs }} }}'},
+            timeout=10,
         ).json()
         assert body["data"]["article"] == {
-            "id": top, "views": truth[top][0], "timeSpentMs": truth[top][1]
+            "id": top,
+            "views": truth[top][0],
+            "timeSpentMs": truth[top][1],
         }
         unknown = httpx.post(
             url, json={"query": '{ article(id: "never-seen") { id } }'}, timeout=10

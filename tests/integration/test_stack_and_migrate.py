@@ -77,12 +77,17 @@ def test_cqlsh_runs_the_migration_files_as_they_are(service_env: dict[str, str])
     for migration in migrations.discover():
         result = subprocess.run(
             [cqlsh, host, port, "-f", str(migration.path)],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert result.returncode == 0, result.stderr
         assert "Error" not in result.stderr, result.stderr
     result = subprocess.run(
-        [cqlsh, host, port, "-k", "subbuzz", "-e", "DESCRIBE TABLES"], capture_output=True, text=True, timeout=60
+        [cqlsh, host, port, "-k", "subbuzz", "-e", "DESCRIBE TABLES"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     for table in COUNTER_TABLES:
         assert table.name in result.stdout

@@ -34,7 +34,10 @@ def test_client_addresses_follow_the_stack_ports() -> None:
 
 
 def test_explicit_addresses_win_over_derived_ones() -> None:
-    env = {"SUBBUZZ_NSQD_TCP_PORT": "14150", "SUBBUZZ_NSQD_TCP_ADDRESSES": "127.0.0.5:1, 127.0.0.6:2"}
+    env = {
+        "SUBBUZZ_NSQD_TCP_PORT": "14150",
+        "SUBBUZZ_NSQD_TCP_ADDRESSES": "127.0.0.5:1, 127.0.0.6:2",
+    }
     assert NsqSettings.from_env(env).nsqd_tcp_addresses == ("127.0.0.5:1", "127.0.0.6:2")
 
 

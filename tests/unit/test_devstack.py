@@ -50,8 +50,11 @@ def test_garbage_pid_file_means_not_running(tmp_path: Path) -> None:
 
 def test_cassandra_config_uses_the_settings(tmp_path: Path) -> None:
     settings = StackSettings.from_env(
-        {"SUBBUZZ_STATE_DIR": str(tmp_path), "SUBBUZZ_CASSANDRA_PORT": "19042",
-         "SUBBUZZ_CASSANDRA_STORAGE_PORT": "17000"}
+        {
+            "SUBBUZZ_STATE_DIR": str(tmp_path),
+            "SUBBUZZ_CASSANDRA_PORT": "19042",
+            "SUBBUZZ_CASSANDRA_STORAGE_PORT": "17000",
+        }
     )
     conf = cassandra.write_config(settings)
     yaml = (conf / "cassandra.yaml").read_text()
@@ -63,8 +66,11 @@ def test_cassandra_config_uses_the_settings(tmp_path: Path) -> None:
 
 def test_nsqd_flags_use_the_settings(tmp_path: Path) -> None:
     settings = StackSettings.from_env(
-        {"SUBBUZZ_STATE_DIR": str(tmp_path), "SUBBUZZ_NSQD_TCP_PORT": "14150",
-         "SUBBUZZ_NSQLOOKUPD_TCP_PORT": "14160"}
+        {
+            "SUBBUZZ_STATE_DIR": str(tmp_path),
+            "SUBBUZZ_NSQD_TCP_PORT": "14150",
+            "SUBBUZZ_NSQLOOKUPD_TCP_PORT": "14160",
+        }
     )
     command = nsq.nsqd_spec(settings).command
     assert "--tcp-address=127.0.0.1:14150" in command
