@@ -18,7 +18,7 @@ import subprocess
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -295,6 +295,8 @@ def consumers(exe: str, env: dict[str, str], tmp_path: Path, count: int = 1,
         ConsumerProcess(exe, env, tmp_path / f"consumer{i}.log", **extra) for i in range(count)
     ]
     try:
+        # Ready once the metrics endpoint answers: Cassandra connected, signals handled.
+        wait_until(lambda: all(p.metrics() for p in started), 60, "consumers up", started)
         yield started
     finally:
         for process in started:
@@ -302,7 +304,7 @@ def consumers(exe: str, env: dict[str, str], tmp_path: Path, count: int = 1,
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str,
-               processes: list[ConsumerProcess] = ()) -> None:  # type: ignore[assignment]
+               processes: Sequence[ConsumerProcess] = ()) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -487,7 +489,6 @@ def test_two_consumers_on_one_channel_are_exact(
     create_topic(nsq_settings, topic, channel)
     with consumers(subbuzz_exe, subprocess_env, tmp_path, count=2) as pair:
         # Both connected before publishing, so nsqd spreads the stream over them.
-        wait_until(lambda: all(p.metrics() for p in pair), 30, "both consumers up", pair)
         time.sleep(1.0)
         publish(nsq_settings, topic, [encode(event) for event in events])
         wait_until(lambda: sum(p.metric("subbuzz_consumer_events_counted_total")
@@ -500,3 +501,63 @@ def test_two_consumers_on_one_channel_are_exact(
     assert sum(shares) == 10_000
     assert all(share > 0 for share in shares), shares
     assert_counters_exact(store, prefix, events)
+
+
+def deliver_and_requeue(nsq_settings: NsqSettings, topic: str, channel: str, count: int,
+                        deliveries: int) -> None:
+    """Take each of ``count`` messages ``deliveries`` times on ``channel``, requeueing it each
+    time, as a consumer that keeps failing would."""
+
+    async def churn() -> None:
+        finished: set[bytes] = set()
+        done = asyncio.Event()
+
+        def handler(message: nsq.Message) -> None:
+            message.enable_async()
+            if message.attempts < deliveries:
+                message.requeue(backoff=False, time_ms=0)
+                return
+            # Deferred past this reader's life, so the next delivery goes to the consumer.
+            message.requeue(backoff=False, time_ms=1500)
+            finished.add(message.id)
+            if len(finished) >= count:
+                done.set()
+
+        reader = nsq.Reader(
+            topic=topic, channel=channel, message_handler=handler, max_tries=0,
+            nsqd_tcp_addresses=list(nsq_settings.nsqd_tcp_addresses), max_in_flight=count,
+        )
+        try:
+            await asyncio.wait_for(done.wait(), 30)
+            await asyncio.sleep(0.5)  # let the last REQs leave before closing
+        finally:
+            reader.close()
+
+    asyncio.run(churn())
+
+
+def test_messages_delivered_too_often_are_dead_lettered_not_dropped(
+    subbuzz_exe: str, subprocess_env: dict[str, str], nsq_settings: NsqSettings,
+    store: Store, tmp_path: Path,
+) -> None:
+    prefix = run_prefix()
+    events = make_events(seed=16, count=5, prefix=prefix, now_ms=now_ms())
+    bodies = [encode(event) for event in events]
+    topic, channel = nsq_settings.topic, nsq_settings.channel
+    create_topic(nsq_settings, topic, channel)
+    publish(nsq_settings, topic, bodies)
+    deliver_and_requeue(nsq_settings, topic, channel, count=5, deliveries=3)
+    with consumers(subbuzz_exe, subprocess_env, tmp_path, SUBBUZZ_MAX_TRIES="3") as (consumer,):
+        wait_until(lambda: drained(nsq_settings, topic, channel, len(bodies)), 60,
+                   "every message answered", [consumer])
+        metrics = consumer.metrics()
+        assert consumer.stop() == 0, consumer.log()
+    letters = [decode_dead_letter(raw) for raw in
+               read_topic(nsq_settings, nsq_settings.dead_letter_topic, 5, 30)]
+    assert sorted((letter.body or "", letter.reason, letter.attempts) for letter in letters) == (
+        sorted((body.decode(), "giving_up", 4) for body in bodies)
+    )
+    assert metrics["subbuzz_consumer_dead_letters_total{reason=giving_up}"] == 5
+    assert metrics["subbuzz_consumer_events_counted_total"] == 0
+    views, _ = read_counters(store, prefix)
+    assert not any(views.values())
