@@ -155,7 +155,8 @@ class LocalStack:
         for service in self.services:
             pid = process.read_pid(service.pid_path)
             if pid is None:
-                statuses.append(ServiceStatus(service.name, "-", None, service.address, "stopped"))
+                health = "stopped" if not service.ready() else "not ours: something else answers"
+                statuses.append(ServiceStatus(service.name, "-", None, service.address, health))
                 continue
             ready = service.ready()
             version = (service.version() if ready else None) or "-"
