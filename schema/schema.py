@@ -38,7 +38,7 @@ SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
 
 @dataclass(frozen=True)
 class Limits:
-    max_depth: int = 8
+    max_depth: int = 6
     max_tokens: int = 2000
     max_aliases: int = 15
     # 0 turns operation batching off (a JSON array is refused with 400).
@@ -47,9 +47,12 @@ class Limits:
 
 
 def _is_client_error(error: GraphQLError) -> bool:
-    """Parse and validation errors (no original error) and bad arguments are the client's."""
+    """Errors before execution (parse, validation, variable or literal coercion: no path) and
+    bad arguments are the client's; anything else raised while resolving is internal."""
     original = error.original_error
-    return original is None or isinstance(original, BadArgument | GraphQLError)
+    if error.path is None or original is None:
+        return True
+    return isinstance(original, BadArgument | GraphQLError)
 
 
 def _context(execution_context: ExecutionContext | None) -> Context | None:

@@ -24,7 +24,7 @@ class ServerSettings:
     # Whole-request deadline; the client gets a TIMEOUT error with its request id.
     graphql_timeout_s: float = 5.0
     max_body_bytes: int = 64 * 1024
-    max_depth: int = 8
+    max_depth: int = 6
     max_tokens: int = 2000
     max_aliases: int = 15
     # Operations in one batched request; 0 turns batching off.
