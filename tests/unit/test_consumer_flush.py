@@ -4,6 +4,7 @@ refuses. The writer and the NSQ publisher are stand-ins; the messages are pynsq'
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import nsq
@@ -160,3 +161,18 @@ async def test_partial_retry_gives_up_only_when_stopping(outcome: str) -> None:
     await consumer._flush(batch)
     assert all(message.has_responded() for message, _ in batch)
     assert len(writer.calls) <= 4
+
+
+async def test_held_messages_are_touched_while_they_wait() -> None:
+    consumer, _metrics = make_consumer(ScriptedWriter())
+    consumer.settings = ConsumerSettings(touch_interval_s=0.03)
+    (waiting, _), (answered, _) = make_batch(consumer, 2)
+    touches: list[nsq.Message] = []
+    for message in (waiting, answered):
+        message.on(nsq.event.TOUCH, lambda message, **_: touches.append(message))
+    answered.finish()
+    consumer._held[answered] = 0.0  # stale entry: must not be touched once answered
+    task = asyncio.create_task(consumer._touch_loop())
+    await asyncio.sleep(0.2)
+    task.cancel()
+    assert touches and set(touches) == {waiting}
