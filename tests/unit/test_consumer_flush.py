@@ -5,6 +5,7 @@ refuses. The writer and the NSQ publisher are stand-ins; the messages are pynsq'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import nsq
@@ -175,4 +176,6 @@ async def test_held_messages_are_touched_while_they_wait() -> None:
     task = asyncio.create_task(consumer._touch_loop())
     await asyncio.sleep(0.2)
     task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
     assert touches and set(touches) == {waiting}
