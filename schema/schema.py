@@ -15,13 +15,16 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError, OperationDefinitionNode
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
-    DisableIntrospection,
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -123,15 +126,23 @@ class _Schema(strawberry.Schema):
 
 
 def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
-    extensions: list[Any] = [
-        functools.partial(QueryDepthLimiter, max_depth=limits.max_depth),
-        functools.partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        functools.partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
-        _OperationLabel,
-        _MaskInternalErrors,
+    # The limiters' rule classes are made once here: made per request (as the limiter
+    # extensions do), they would defeat the validation cache, whose key includes the rules.
+    rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
     ]
     if not limits.introspection:
-        extensions.append(DisableIntrospection)
+        rules.append(NoSchemaIntrospectionCustomRule)
+    extensions: list[Any] = [
+        functools.partial(AddValidationRules, rules),
+        functools.partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        _OperationLabel,
+        _MaskInternalErrors,
+        # Panels send the same few documents over and over: parse and validate each once.
+        functools.partial(ParserCache, maxsize=256),
+        functools.partial(ValidationCache, maxsize=256),
+    ]
     batching = (
         BatchingConfig(max_operations=limits.max_batch_operations)
         if limits.max_batch_operations > 0
