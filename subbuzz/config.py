@@ -215,3 +215,33 @@ class NsqSettings:
             "nsqd_http_address": f"{stack.host}:{stack.nsqd_http_port}",
         }
         return _load(cls, environ, defaults, **overrides)
+
+
+# Every settings class a process builds, as "module:Class". Named here and imported only when
+# asked (as cli.py does with the commands), so this module still imports nothing from the project.
+_SETTINGS_CLASSES = (
+    "subbuzz.config:StackSettings",
+    "subbuzz.config:CassandraSettings",
+    "subbuzz.config:NsqSettings",
+    "consumer.settings:ConsumerSettings",
+    "server.settings:ServerSettings",
+)
+# Variables read outside a settings class: the entry point's log level, the stack's JDK.
+_OTHER_SETTINGS = ("log_level", "java_home")
+
+
+def settings_classes() -> tuple[type, ...]:
+    """Every settings dataclass some ``subbuzz`` process reads from ``SUBBUZZ_*`` variables."""
+    import importlib
+
+    classes = []
+    for spec in _SETTINGS_CLASSES:
+        module, _, name = spec.partition(":")
+        classes.append(getattr(importlib.import_module(module), name))
+    return tuple(classes)
+
+
+def setting_variables() -> frozenset[str]:
+    """Every ``SUBBUZZ_*`` variable subbuzz reads (deployment files may pass only these)."""
+    names = {f.name for cls in settings_classes() for f in fields(cls) if f.init}
+    return frozenset(env_name(name) for name in names | set(_OTHER_SETTINGS))
