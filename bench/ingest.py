@@ -74,6 +74,7 @@ class Measurement:
     seconds: float
     peak_rss_mb: float
     cpu_s: float
+    load: float  # 1-minute load average at the end: how busy the shared machine was
 
     @property
     def rate(self) -> float:
@@ -88,6 +89,7 @@ class LagResult:
     lags_s: list[float]
     missing: int
     peak_rss_mb: float
+    load: float
 
     def percentile(self, fraction: float) -> float:
         ordered = sorted(self.lags_s)
@@ -238,13 +240,14 @@ class IngestBench:
                 seconds=seconds,
                 peak_rss_mb=consumer.peak_rss_mb(),
                 cpu_s=cpu_seconds(consumer.pid) - cpu_before,
+                load=os.getloadavg()[0],
             )
         finally:
             code = consumer.stop()
         say(
             f"  {kind}{number}: {count:,} events in {seconds:.2f} s = {measurement.rate:,.0f}/s "
             f"(publishing took {publish_s:.2f} s), peak RSS {measurement.peak_rss_mb:.0f} MB, "
-            f"consumer CPU {measurement.cpu_s:.1f} s, exit {code}"
+            f"consumer CPU {measurement.cpu_s:.1f} s, load {measurement.load:.1f}, exit {code}"
         )
         return measurement
 
@@ -317,6 +320,7 @@ class IngestBench:
             lags_s=lags,
             missing=len(pending) + probes.qsize(),
             peak_rss_mb=peak,
+            load=os.getloadavg()[0],
         )
 
 
@@ -403,8 +407,8 @@ def render(args: argparse.Namespace, results: Results, services: list[str]) -> s
         "rates are medians with (min-max). The machine is shared and noisy: read the ratios.",
         "",
         "| consumer | events per run | runs | end-to-end events/s, median (min-max) "
-        "| consumer CPU µs/event, median | peak RSS MB, max |",
-        "|---|---:|---:|---|---:|---:|",
+        "| consumer CPU µs/event, median | peak RSS MB, max | load avg at end |",
+        "|---|---:|---:|---|---:|---:|---|",
     ]
     for kind, runs in results.measurements.items():
         failed = results.failures[kind]
@@ -418,11 +422,12 @@ def render(args: argparse.Namespace, results: Results, services: list[str]) -> s
                 cell += f"; {len(failed)} failed: {failed[0]}"
             lines.append(
                 f"| {CONSUMERS[kind]} | {size} | {len(runs)} | {cell} | {cpu:,.0f} "
-                f"| {_mb(max(m.peak_rss_mb for m in runs))} |"
+                f"| {_mb(max(m.peak_rss_mb for m in runs))} "
+                f"| {', '.join(f'{m.load:.1f}' for m in runs)} |"
             )
         else:
             reason = failed[0] if failed else "not run"
-            lines.append(f"| {CONSUMERS[kind]} | - | 0 | failed: {reason} | - | - |")
+            lines.append(f"| {CONSUMERS[kind]} | - | 0 | failed: {reason} | - | - | - |")
     lines.append("")
     lag = results.lag
     if lag is not None and lag.lags_s:
@@ -433,7 +438,8 @@ def render(args: argparse.Namespace, results: Results, services: list[str]) -> s
             f"{PROBE_PERIOD_S * 1000:.0f} ms, timed from publish until `article_totals` shows it "
             f"(polled every 50 ms): {len(lag.lags_s)} probes, p50 {lag.percentile(0.5):.2f} s, "
             f"p99 {lag.percentile(0.99):.2f} s, max {max(lag.lags_s):.2f} s, "
-            f"{lag.missing} never seen; peak RSS {_mb(lag.peak_rss_mb)} MB."
+            f"{lag.missing} never seen; peak RSS {_mb(lag.peak_rss_mb)} MB; load average at the "
+            f"end {lag.load:.1f}."
         )
     else:
         lines.append(
