@@ -20,6 +20,7 @@ from cql.store import (
     TOP_BY_DAY,
     USER_TOTALS,
     Store,
+    Totals,
 )
 from subbuzz.config import CassandraSettings
 
@@ -102,6 +103,7 @@ async def test_every_readme_query_runs_and_finds_the_row(
         "article_id": f"a-readme-{suffix}",
         "session_id": f"s-readme-{suffix}",
         "user_id": f"u-readme-{suffix}",
+        "board": f"readme-{suffix}",
         # A day no other test writes to; the keys above keep the rows ours anyway.
         "day": "2001-02-03",
         "month": "2001-02-01",
@@ -120,6 +122,9 @@ async def test_every_readme_query_runs_and_finds_the_row(
     ]
     for table, key in rows:
         await store.increment(table, key, views=3, time_ms=1234)
+    await store.save_ranking_snapshot(
+        keys["board"], refreshed_at=datetime.now(UTC), entries={article: Totals(3, 1234)}
+    )
 
     def ours(select: str) -> str:
         # The README's example values ('a-0001', '2026-12-03', '…') become this test's keys.
