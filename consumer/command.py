@@ -101,7 +101,15 @@ async def _consume(
         return 1
     try:
         metrics = ConsumerMetrics()
-        metrics.serve(settings.metrics_host, settings.metrics_port)
+        try:
+            metrics.serve(settings.metrics_host, settings.metrics_port)
+        except OSError as exc:
+            log.error(
+                "cannot serve metrics on %s:%d (%s): give each consumer on a host its own "
+                "--metrics-port (%s), or 0 for any free port",
+                settings.metrics_host, settings.metrics_port, exc, env_name("metrics_port"),
+            )
+            return 2
         consumer = Consumer(settings, nsq_settings, store, metrics)
         await asyncio.to_thread(consumer.prepare)
         await consumer.run(stop)
