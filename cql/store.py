@@ -30,8 +30,10 @@ from cassandra.cluster import (
     ResponseFuture,
     Session,
 )
+from cassandra.connection import ConnectionBusy, ConnectionException
 from cassandra.policies import (
     DCAwareRoundRobinPolicy,
+    ExponentialReconnectionPolicy,
     FallthroughRetryPolicy,
     TokenAwarePolicy,
 )
@@ -79,6 +81,10 @@ def translate_error(exc: BaseException, *, is_write: bool) -> StoreError:
         return exc
     message = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, WriteTimeout) or (is_write and isinstance(exc, OperationTimedOut)):
+        return WriteOutcomeUnknown(message)
+    # A connection that breaks while a write is on it may have delivered the write; a busy
+    # connection never sent it.
+    if is_write and isinstance(exc, ConnectionException) and not isinstance(exc, ConnectionBusy):
         return WriteOutcomeUnknown(message)
     if isinstance(exc, ReadTimeout | OperationTimedOut):
         return StoreTimeout(message)
@@ -209,6 +215,9 @@ class Store:
             port=settings.cassandra_port,
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             connect_timeout=settings.connect_timeout_s,
+            # The driver's default backs off up to 10 minutes: after an outage the consumer
+            # and the server would sit idle long after Cassandra is back.
+            reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.5, max_delay=5.0),
             protocol_version=5,
         )
         try:
