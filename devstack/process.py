@@ -1,7 +1,7 @@
 """Start and stop the stack's daemons by pid file: never by process name.
 
-A pid file records the pid and the executable it was started as, so a recycled pid that now
-belongs to some other program is never signalled.
+A pid file records the pid and the process's start time, so a recycled pid that now belongs
+to some other program is never signalled.
 """
 
 from __future__ import annotations
@@ -29,33 +29,36 @@ class ProcessSpec:
     env: dict[str, str] | None = None
 
 
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-
-
-def _is_zombie(pid: int) -> bool:
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name (which may contain spaces)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+        return None
+    return stat.rsplit(")", 1)[-1].split()
+
+
+def _start_time(pid: int) -> int | None:
+    """When the process started (clock ticks since boot): unlike the pid, never reused, and
+    unlike /proc/PID/cmdline, stable while the program re-executes itself (java does)."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields and len(fields) > 19 else None
+
+
+def _is_zombie(pid: int) -> bool:
+    fields = _stat_fields(pid)
+    return fields is None or fields[0] == "Z"
 
 
 def read_pid(pid_path: Path) -> int | None:
     """The pid recorded in ``pid_path`` if that process is still the one we started."""
     try:
         record = json.loads(pid_path.read_text())
-    except (OSError, ValueError):
+        pid = int(record["pid"])
+        start_time = int(record["start_time"])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    pid = int(record.get("pid", 0))
-    if pid <= 0:
-        return None
-    cmdline = _cmdline(pid)
-    if not cmdline or cmdline[0] != record.get("exe") or _is_zombie(pid):
+    if pid <= 0 or _start_time(pid) != start_time or _is_zombie(pid):
         return None
     return pid
 
@@ -77,7 +80,8 @@ def start(spec: ProcessSpec) -> int:
             env=spec.env,
             start_new_session=True,
         )
-    spec.pid_path.write_text(json.dumps({"pid": process.pid, "exe": spec.command[0]}))
+    record = {"pid": process.pid, "start_time": _start_time(process.pid), "exe": spec.command[0]}
+    spec.pid_path.write_text(json.dumps(record))
     _started[process.pid] = process
     return process.pid
 

@@ -33,11 +33,11 @@ def test_start_is_idempotent_and_stop_uses_the_pid_file(tmp_path: Path) -> None:
 
 
 def test_a_recycled_pid_is_not_ours(tmp_path: Path) -> None:
-    # The pid file names our own test process, but with another executable: never signal it.
+    # The pid file names our own test process, but another start time: never signal it.
     import os
 
     pid_path = tmp_path / "other.pid"
-    pid_path.write_text(json.dumps({"pid": os.getpid(), "exe": "/usr/bin/not-this-one"}))
+    pid_path.write_text(json.dumps({"pid": os.getpid(), "start_time": 1, "exe": "/usr/bin/x"}))
     assert process.read_pid(pid_path) is None
     assert process.stop(pid_path, timeout_s=1) == "not running"
 
