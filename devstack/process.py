@@ -93,6 +93,12 @@ def _reap(pid: int) -> None:
         del _started[pid]
 
 
+def _forget(pid: int) -> None:
+    child = _started.pop(pid, None)
+    if child is not None:
+        child.wait(timeout=10)
+
+
 def alive(pid: int) -> bool:
     _reap(pid)
     return Path(f"/proc/{pid}").exists() and not _is_zombie(pid)
@@ -108,6 +114,7 @@ def stop(pid_path: Path, *, timeout_s: float) -> str:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not alive(pid):
+            _forget(pid)
             pid_path.unlink(missing_ok=True)
             return f"stopped (pid {pid})"
         time.sleep(0.2)
@@ -116,6 +123,7 @@ def stop(pid_path: Path, *, timeout_s: float) -> str:
         if not alive(pid):
             break
         time.sleep(0.1)
+    _forget(pid)
     pid_path.unlink(missing_ok=True)
     return f"killed after {timeout_s:.0f}s (pid {pid})"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from cql import migrations
-from cql.store import Store
+from cql.store import Store, StoreError
 from devstack.health import cassandra_ready, http_ok
 from devstack.stack import LocalStack
 from subbuzz.config import CassandraSettings, NsqSettings, StackSettings, env_name
@@ -103,12 +104,14 @@ def service_env(test_services: TestServices) -> dict[str, str]:
     return test_services.env
 
 
-@pytest.fixture(scope="session")
-def local_stack(test_services: TestServices) -> LocalStack:
+@pytest.fixture
+def local_stack(test_services: TestServices, store: Store) -> Iterator[LocalStack]:
     """The stack whose processes a failure test may stop and start again.
 
     Only a stack whose pid files we can see qualifies: one this session started, or one
-    started by `subbuzz stack up` with the SUBBUZZ_STATE_DIR given to the tests.
+    started by `subbuzz stack up` with the SUBBUZZ_STATE_DIR given to the tests. Afterwards
+    Cassandra is running again and the session's shared store has reconnected, so the tests
+    that follow do not inherit the outage.
     """
     pids = test_services.stack.running_pids()
     if "cassandra" not in pids:
@@ -118,7 +121,18 @@ def local_stack(test_services: TestServices) -> LocalStack:
             "the SUBBUZZ_STATE_DIR of a stack started by `subbuzz stack up`",
             pytrace=False,
         )
-    return test_services.stack
+    yield test_services.stack
+    if "cassandra" not in test_services.stack.running_pids():
+        test_services.stack.start_service("cassandra")
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            store.execute_sync("SELECT release_version FROM system.local")
+            return
+        except StoreError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="session")
