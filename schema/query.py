@@ -16,13 +16,44 @@ from .windows import (
 )
 
 
+async def read_article(context: Context, id: strawberry.ID) -> Article | None:
+    """``article(id)``; the live ``article`` stream reads through here too."""
+    check_id("article", id)
+    totals = await context.loaders.article_totals.load(id)
+    return None if totals is None else Article(id=id, totals=totals)
+
+
+async def read_top_articles(
+    context: Context,
+    *,
+    by: ArticleMetric,
+    since: DateTime | None,
+    until: DateTime | None,
+    limit: int,
+) -> list[RankedArticle]:
+    """``topArticles``; the live ``topArticles`` stream reads through here too."""
+    check_limit(limit)
+    days = top_days(since, until, now=context.now())
+    if days is None:
+        ranking = context.all_time.ranking()
+        if ranking is None:
+            raise BadArgument(
+                "topArticles: the all-time ranking is still being built; retry shortly "
+                "or pass since/until"
+            )
+    else:
+        ranking = await context.window_rankings.ranking(days)
+    return [
+        RankedArticle(rank=index + 1, article_id=article_id, window=totals)
+        for index, (article_id, totals) in enumerate(ranking[by][:limit])
+    ]
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Null when nothing was ever counted for the article.")
     async def article(self, info: strawberry.Info[Context], id: strawberry.ID) -> Article | None:
-        check_id("article", id)
-        totals = await info.context.loaders.article_totals.load(id)
-        return None if totals is None else Article(id=id, totals=totals)
+        return await read_article(info.context, id)
 
     @strawberry.field(description="At most 100 ids; order kept; null for an unknown id.")
     async def articles(
@@ -50,22 +81,7 @@ class Query:
         until: DateTime | None = None,
         limit: int = 10,
     ) -> list[RankedArticle]:
-        check_limit(limit)
-        context = info.context
-        days = top_days(since, until, now=context.now())
-        if days is None:
-            ranking = context.all_time.ranking()
-            if ranking is None:
-                raise BadArgument(
-                    "topArticles: the all-time ranking is still being built; retry shortly "
-                    "or pass since/until"
-                )
-        else:
-            ranking = await context.window_rankings.ranking(days)
-        return [
-            RankedArticle(rank=index + 1, article_id=article_id, window=totals)
-            for index, (article_id, totals) in enumerate(ranking[by][:limit])
-        ]
+        return await read_top_articles(info.context, by=by, since=since, until=until, limit=limit)
 
     @strawberry.field(description="Null when nothing was ever counted for the session.")
     async def session(self, info: strawberry.Info[Context], id: strawberry.ID) -> Engagement | None:

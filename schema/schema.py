@@ -31,6 +31,7 @@ from strawberry.types import ExecutionContext
 
 from .context import Context
 from .query import Query
+from .subscription import Subscription
 from .types import SCALARS
 from .windows import BadArgument
 
@@ -150,6 +151,7 @@ def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
     )
     return _Schema(
         query=Query,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(
             scalar_map=SCALARS,

@@ -1,4 +1,5 @@
-"""The ASGI app: /graphql, /healthz, /readyz, /metrics. Its lifespan owns the Cassandra session.
+"""The ASGI app: /graphql (HTTP, and subscriptions over a WebSocket), /healthz, /readyz, /metrics,
+/panel. Its lifespan owns the Cassandra session.
 
 Protection beyond the schema's own limits (depth, tokens, aliases, list caps, masked errors):
 a body size cap, a per-request deadline, optional bearer tokens and a CORS allowlist.
@@ -14,6 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,9 +26,11 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
 
 from cql.store import Store, StoreError
 from schema.context import Context
@@ -35,6 +39,7 @@ from schema.schema import Limits, build_schema
 from subbuzz.config import CassandraSettings
 
 from .metrics import Metrics
+from .panel import PanelFiles, panel_directory
 from .settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -43,17 +48,47 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics")
 
 
+@dataclass
+class _SocketContext(Context):
+    """A WebSocket connection's context: strawberry fills in the connection_init payload."""
+
+    connection_params: Any = None
+
+
 class _GraphQLView(GraphQL[Context, None]):
+    def __init__(self, schema: Any, *, auth_tokens: tuple[str, ...], **options: Any) -> None:
+        super().__init__(schema, **options)
+        self._auth_tokens = auth_tokens
+
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
+        request_id = getattr(request.state, "request_id", None)
+        if request_id is None:  # a WebSocket: one context for the whole connection
+            return _SocketContext(
+                store=state.store,
+                window_rankings=state.window_rankings,
+                all_time=state.board,
+                request_id=uuid.uuid4().hex[:16],
+            )
         context = Context(
             store=state.store,
             window_rankings=state.window_rankings,
             all_time=state.board,
-            request_id=request.state.request_id,
+            request_id=request_id,
         )
         request.state.graphql_context = context
         return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        # Browsers cannot send headers on a WebSocket: the token comes in connection_init,
+        # as {"authorization": "Bearer <token>"}.
+        tokens = self._auth_tokens
+        if tokens:
+            params = getattr(context, "connection_params", None)
+            given = params.get("authorization", "") if isinstance(params, dict) else ""
+            if not _token_matches(str(given), tokens):
+                raise ConnectionRejectionError
+        return await super().on_ws_connect(context)
 
 
 def _error_body(message: str, code: str, request_id: str) -> dict[str, Any]:
@@ -64,7 +99,11 @@ def _error_body(message: str, code: str, request_id: str) -> dict[str, Any]:
 
 
 def _authorized(request: Request, tokens: tuple[str, ...]) -> bool:
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return _token_matches(request.headers.get("authorization", ""), tokens)
+
+
+def _token_matches(authorization: str, tokens: tuple[str, ...]) -> bool:
+    scheme, _, given = authorization.partition(" ")
     if scheme.lower() != "bearer" or not given:
         return False
     # Compare against every token, so timing does not tell which one nearly matched.
@@ -186,7 +225,8 @@ class _CountRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        route = scope["path"] if scope["path"] in _ROUTES else "other"
+        path = scope["path"]
+        route = path if path in _ROUTES else "/panel" if path.startswith("/panel") else "other"
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -225,8 +265,14 @@ def create_app(
     )
     view = _GraphQLView(
         schema,
+        auth_tokens=settings.auth_tokens,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         allow_queries_via_get=False,
+        subscription_protocols=("graphql-transport-ws",),
+        # Same-origin pages (the panel) may always connect; other origins as for CORS.
+        allowed_origins=settings.cors_origins,
+        max_subscriptions_per_connection=10,
+        connection_init_wait_timeout=timedelta(seconds=10),
     )
 
     @contextlib.asynccontextmanager
@@ -276,6 +322,8 @@ def create_app(
             Route("/healthz", _healthz, methods=["GET"]),
             Route("/readyz", _readyz, methods=["GET"]),
             Route("/metrics", _metrics, methods=["GET"]),
+            WebSocketRoute("/graphql", view),
+            Mount("/panel", app=PanelFiles(panel_directory(settings.panel_dir))),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -39,6 +39,8 @@ class ServerSettings:
     # How long startup waits for the first all-time ranking before serving without it.
     ranking_startup_wait_s: float = 10.0
     readiness_timeout_s: float = 2.0
+    # The built panel (index.html and assets/); empty: panel/dist beside the source tree.
+    panel_dir: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= self.server_port <= 65535:
