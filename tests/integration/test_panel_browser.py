@@ -1,0 +1,323 @@
+"""The panel in a real browser (Debian's headless Chromium, driven by Playwright) against the
+real pipeline: simulate -> nsqd -> consume -> Cassandra -> serve -> /panel and /graphql.
+
+Needs `make browser` (Chromium) and `make panel` (the built panel); `make test` runs both. A
+missing browser or panel is a failure, never a skip. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import ConsoleMessage, Error, Page, sync_playwright
+
+from server.panel import DEFAULT_DIR
+from subbuzz.config import CassandraSettings, NsqSettings
+from tests.integration.graphql_support import running_app
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+# As on this machine's probe: no background traffic (the network is closed), a fresh profile
+# (Playwright makes one per launch), no sandbox (CI runs as root).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+TOP_QUERY = """query($by: ArticleMetric!, $since: DateTime!, $until: DateTime!) {
+  topArticles(by: $by, since: $since, until: $until, limit: 20) { rank views article { id } }
+}"""
+ARTICLE_QUERY = """query($id: ID!) {
+  article(id: $id) { id views subbuzzes { position subbuzzId views } }
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_http(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"{process.args} exited with {process.returncode}"
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {timeout_s}s")
+
+
+def _gql(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(url, json={"query": query, "variables": variables}, timeout=10)
+    response.raise_for_status()
+    body = response.json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def _article_views(url: str, ids: list[str]) -> dict[str, int | None]:
+    data = _gql(url, "query($ids: [ID!]!) { articles(ids: $ids) { id views } }", {"ids": ids})
+    return {
+        article_id: None if found is None else found["views"]
+        for article_id, found in zip(ids, data["articles"], strict=True)
+    }
+
+
+def _publish(nsq: NsqSettings, events: list[dict[str, Any]]) -> None:
+    body = "\n".join(json.dumps(event) for event in events).encode()
+    response = httpx.post(
+        f"http://{nsq.nsqd_http_address}/mpub", params={"topic": nsq.topic}, content=body
+    )
+    assert response.text == "OK", response.text
+
+
+@pytest.fixture
+def pipeline(
+    subprocess_env: dict[str, str], subbuzz_exe: str, tmp_path: Path
+) -> Iterator[tuple[str, dict[str, int]]]:
+    """A consumer and a server on this test's keyspace and topic, fed 2,000 simulated events;
+    yields the server's base URL once every event reads back, with the published views."""
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make browser` installs Debian's chromium"
+    assert (DEFAULT_DIR / "index.html").is_file(), "the panel is not built: run `make panel`"
+    events_file = tmp_path / "events.jsonl"
+    simulate = subprocess.run(
+        [
+            *(subbuzz_exe, "simulate", "-n", "2000", "--seed", "11", "--articles", "25"),
+            *("--output", str(events_file)),
+        ],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert simulate.returncode == 0, simulate.stderr
+    views: dict[str, int] = defaultdict(int)
+    for line in events_file.read_text().splitlines():
+        views[json.loads(line)["article_id"]] += 1
+
+    port = _free_port()
+    consumer = subprocess.Popen(
+        [subbuzz_exe, "consume", "--metrics-port", str(_free_port())],
+        env=subprocess_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = subprocess.Popen(
+        [subbuzz_exe, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=subprocess_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{base}/healthz", server, 60)
+        ids = sorted(views)
+        deadline = time.monotonic() + 90
+        while _article_views(f"{base}/graphql", ids) != views:
+            assert consumer.poll() is None, "the consumer died"
+            assert time.monotonic() < deadline, "the simulated events were not all counted"
+            time.sleep(0.5)
+        yield base, dict(views)
+    finally:
+        for process in (consumer, server):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in (consumer, server):
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _shown_top(page: Page) -> list[tuple[str, int]]:
+    rows: list[tuple[str, int]] = page.eval_on_selector_all(
+        "#top tr[data-article-id]",
+        "rows => rows.map(row => [row.dataset.articleId, Number(row.dataset.views)])",
+    )
+    return [(article_id, views) for article_id, views in rows]
+
+
+def _graphql_top(graphql: str, page: Page) -> list[tuple[str, int]]:
+    window = page.eval_on_selector(
+        "#top",
+        "top => ({by: top.dataset.metric, since: top.dataset.since, until: top.dataset.until})",
+    )
+    ranked = _gql(graphql, TOP_QUERY, window)["topArticles"]
+    return [(row["article"]["id"], row["views"]) for row in ranked]
+
+
+def _wait_until(what: str, condition: Any, timeout_s: float, step_s: float = 0.1) -> float:
+    """Seconds until ``condition()`` held; fails after ``timeout_s``."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout_s, f"{what}: not within {timeout_s} s"
+        time.sleep(step_s)
+    return time.monotonic() - started
+
+
+def test_panel_shows_live_graphql_data_in_chromium(
+    pipeline: tuple[str, dict[str, int]], nsq_settings: NsqSettings
+) -> None:
+    base, published = pipeline
+    graphql = f"{base}/graphql"
+    ARTIFACTS.mkdir(exist_ok=True)
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type in {"error", "warning"}:
+            problems.append(f"console {message.type}: {message.text}")
+
+    def on_page_error(error: Error) -> None:
+        problems.append(f"page error: {error}")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", on_console)
+            page.on("pageerror", on_page_error)
+            response = page.goto(f"{base}/panel/")
+            assert response is not None and response.status == 200
+            page.wait_for_selector("#top[data-state=ready]", timeout=15_000)
+            page.wait_for_selector("#article:not([hidden])", timeout=15_000)
+            page.wait_for_function(
+                "document.getElementById('status').dataset.mode === 'live'", timeout=10_000
+            )
+
+            # The ranking on screen is the one GraphQL gives for the window the page shows.
+            _wait_until(
+                "the ranking shown equals GraphQL's",
+                lambda: _shown_top(page) == _graphql_top(graphql, page),
+                10,
+            )
+            shown = _shown_top(page)
+            assert len(shown) == min(20, len(published))
+            assert shown[0][1] == max(published.values())
+
+            # The position chart has one point per sub-buzz of the chosen article.
+            chosen = page.get_attribute("#article", "data-article-id")
+            assert chosen == shown[0][0], "the first ranked article is chosen by default"
+            article = _gql(graphql, ARTICLE_QUERY, {"id": chosen})["article"]
+            subbuzzes = article["subbuzzes"]
+            assert len(subbuzzes) >= 5
+            chart = page.evaluate(
+                "() => { const chart = window.subbuzzPanel.charts.position;"
+                " return {labels: chart.data.labels, views: chart.data.datasets[0].data,"
+                " average: chart.data.datasets[1].data.length}; }"
+            )
+            assert chart["labels"] == [str(row["position"]) for row in subbuzzes]
+            assert chart["views"] == [row["views"] for row in subbuzzes]
+            assert chart["average"] == len(subbuzzes)
+            assert page.get_attribute("#position-figure", "data-point-count") == str(len(subbuzzes))
+            series_points = page.get_attribute("#series-figure", "data-point-count")
+            assert series_points is not None and int(series_points) >= 24
+            page.screenshot(path=str(ARTIFACTS / "panel-1280-before.png"), full_page=True)
+
+            # A new batch of events for the chosen article: the page follows without a reload.
+            page.evaluate("window.__notReloaded = true")
+            batch = 40
+            now_ms = int(time.time() * 1000)
+            _publish(
+                nsq_settings,
+                [
+                    {
+                        "event_id": f"panel-{uuid.uuid4().hex}",
+                        "ts": now_ms,
+                        "article_id": chosen,
+                        "subbuzz_id": subbuzzes[index % 3]["subbuzzId"],
+                        "position": subbuzzes[index % 3]["position"],
+                        "time_ms": 1500,
+                    }
+                    for index in range(batch)
+                ],
+            )
+            expected = article["views"] + batch
+            _wait_until(
+                "GraphQL counts the new batch",
+                lambda: _article_views(graphql, [chosen])[chosen] == expected,
+                60,
+                0.05,
+            )
+            article_delay = _wait_until(
+                "the article's views on the page",
+                lambda: page.get_attribute("#article", "data-views") == str(expected),
+                2.0,
+                0.05,
+            )
+            top_delay = _wait_until(
+                "the ranking's views on the page",
+                lambda: dict(_shown_top(page)).get(chosen) == shown[0][1] + batch,
+                3.5,  # the ranking cache (2 s) plus the stream's tick
+                0.05,
+            )
+            print(
+                f"shown {article_delay:.2f} s (article) and {top_delay:.2f} s (ranking) "
+                "after GraphQL counted the batch"
+            )
+            new_points = page.evaluate("window.subbuzzPanel.charts.position.data.datasets[0].data")
+            assert sum(new_points) == sum(row["views"] for row in subbuzzes) + batch
+            assert page.evaluate("window.__notReloaded") is True
+            page.screenshot(path=str(ARTIFACTS / "panel-1280.png"), full_page=True)
+
+            # A phone: the same page, nothing wider than the screen.
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.wait_for_timeout(300)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"the page is {width} px wide on a 390 px screen"
+            page.screenshot(path=str(ARTIFACTS / "panel-390.png"), full_page=True)
+
+            # Polling, the fallback when the WebSocket fails, shows the same ranking.
+            polled = browser.new_page(viewport={"width": 1280, "height": 900})
+            polled.on("console", on_console)
+            polled.on("pageerror", on_page_error)
+            polled.goto(f"{base}/panel/?transport=poll")
+            polled.wait_for_selector("#top[data-state=ready]", timeout=15_000)
+            assert polled.get_attribute("#status", "data-mode") == "polling"
+            _wait_until(
+                "the polled ranking equals GraphQL's",
+                lambda: _shown_top(polled) == _graphql_top(graphql, polled),
+                10,
+            )
+        finally:
+            browser.close()
+    assert problems == []
+
+
+def test_panel_route_says_how_to_build_a_missing_panel(
+    cassandra_settings: CassandraSettings, tmp_path: Path
+) -> None:
+    with running_app(cassandra_settings, panel_dir=str(tmp_path)) as client:
+        missing = client.get("/panel/")
+        assert missing.status_code == 503
+        assert "make panel" in missing.text
+        (tmp_path / "index.html").write_text("<!doctype html><title>built</title>")
+        redirected = client.get("/panel", follow_redirects=False)
+        assert redirected.status_code in {307, 308}
+        assert redirected.headers["location"].endswith("/panel/")
+        built = client.get("/panel/")
+        assert built.status_code == 200
+        assert "<title>built</title>" in built.text
