@@ -54,7 +54,7 @@ export function dayWindow(choice, from, to) {
   return {
     since: first.toISOString(),
     until: addDays(last, 1).toISOString(),
-    label: first.getTime() === last.getTime() ? isoDay(first) : `${isoDay(first)} – ${isoDay(last)}`,
+    label: first.getTime() === last.getTime() ? isoDay(first) : `${isoDay(first)} to ${isoDay(last)}`,
   };
 }
 

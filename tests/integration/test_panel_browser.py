@@ -290,18 +290,41 @@ def test_panel_shows_live_graphql_data_in_chromium(
             assert width <= 390, f"the page is {width} px wide on a 390 px screen"
             page.screenshot(path=str(ARTIFACTS / "panel-390.png"), full_page=True)
 
-            # Polling, the fallback when the WebSocket fails, shows the same ranking.
+            # An empty window reads as such, not as an error.
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.select_option("#range", "custom")
+            page.fill("#from", "2001-01-01")
+            page.fill("#to", "2001-01-02")
+            page.dispatch_event("#to", "change")
+            page.wait_for_selector("#top[data-state=empty]", timeout=10_000)
+            assert "No views counted on 2001-01-01 to 2001-01-02" in page.inner_text("#top")
+
+            # When the WebSocket fails, the panel polls over HTTP and still shows the ranking.
             polled = browser.new_page(viewport={"width": 1280, "height": 900})
             polled.on("console", on_console)
             polled.on("pageerror", on_page_error)
-            polled.goto(f"{base}/panel/?transport=poll")
+            polled.route_web_socket("**/graphql", lambda socket: socket.close())
+            polled.goto(f"{base}/panel/")
             polled.wait_for_selector("#top[data-state=ready]", timeout=15_000)
-            assert polled.get_attribute("#status", "data-mode") == "polling"
+            polled.wait_for_selector("#status[data-mode=polling]", timeout=10_000)
             _wait_until(
                 "the polled ranking equals GraphQL's",
                 lambda: _shown_top(polled) == _graphql_top(graphql, polled),
                 10,
             )
+
+            # No API at all: a readable error, not a blank page.
+            broken = browser.new_page(viewport={"width": 390, "height": 844})
+            broken.on("pageerror", on_page_error)
+            broken.route_web_socket("**/graphql", lambda socket: socket.close())
+            broken.route(
+                "**/graphql",
+                lambda route: route.fulfill(status=503, body="down", content_type="text/plain"),
+            )
+            broken.goto(f"{base}/panel/")
+            broken.wait_for_selector("#top[data-state=error]", timeout=15_000)
+            assert "Could not load the ranking" in broken.inner_text("#top")
+            broken.screenshot(path=str(ARTIFACTS / "panel-390-error.png"))
         finally:
             browser.close()
     assert problems == []
