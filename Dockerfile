@@ -2,6 +2,16 @@
 #   docker run subbuzz serve | consume | migrate | simulate ...
 # Settings are SUBBUZZ_* environment variables (see README, "Settings"); compose.yaml shows
 # a whole deployment.
+
+# The web panel (/panel), built from its lock by Node; only the built files reach the image.
+FROM node:20-slim AS panel
+WORKDIR /panel
+COPY panel/package.json panel/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY panel/index.html panel/vite.config.js ./
+COPY panel/src ./src
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -33,12 +43,16 @@ COPY server ./server
 COPY simulator ./simulator
 RUN pip install --no-deps --no-build-isolation . && rm -rf build *.egg-info
 
+# The built panel, served by `subbuzz serve` at /panel.
+COPY --from=panel /panel/dist ./panel
+
 RUN groupadd --system --gid 10001 subbuzz \
     && useradd --system --uid 10001 --gid subbuzz --create-home --shell /usr/sbin/nologin subbuzz
 
 # In a container, listen on every interface (the defaults are loopback, for the local stack).
 ENV SUBBUZZ_SERVER_HOST=0.0.0.0 \
-    SUBBUZZ_METRICS_HOST=0.0.0.0
+    SUBBUZZ_METRICS_HOST=0.0.0.0 \
+    SUBBUZZ_PANEL_DIR=/app/panel
 
 # GraphQL server (serve) and consumer Prometheus metrics (consume).
 EXPOSE 8000 9108

@@ -61,7 +61,23 @@ def _instructions(text: str) -> list[tuple[str, str]]:
     return result
 
 
-DOCKERFILE = _instructions((ROOT / "Dockerfile").read_text())
+def _stages(instructions: list[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """Instructions per build stage (FROM included), by stage name (``AS name``) or index."""
+    stages: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] | None = None
+    for kind, arguments in instructions:
+        if kind == "FROM":
+            words = arguments.split()
+            name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else str(len(stages))
+            current = stages[name] = []
+        assert current is not None, "the Dockerfile must start with FROM"
+        current.append((kind, arguments))
+    return stages
+
+
+STAGES = _stages(_instructions((ROOT / "Dockerfile").read_text()))
+# The image that runs is the last stage; the checks below are about it.
+DOCKERFILE = list(STAGES.values())[-1]
 
 
 def _exec_form(keyword: str) -> list[str]:
@@ -97,8 +113,38 @@ def test_image_is_python_311_slim() -> None:
     assert first.split()[0] == "python:3.11-slim"
 
 
+def test_the_panel_is_built_from_its_lock_in_a_node_stage_and_shipped() -> None:
+    assert "panel" in STAGES, "no `FROM node:... AS panel` stage builds the web panel"
+    stage = STAGES["panel"]
+    assert stage[0][1].split()[0].startswith("node:20")
+    copies = [_copy_sources(arguments) for kind, arguments in stage if kind == "COPY"]
+    runs = [arguments for kind, arguments in stage if kind == "RUN"]
+    assert copies[0] == ["panel/package.json", "panel/package-lock.json"], (
+        "the panel's packages are installed from package.json and the lock before its source"
+    )
+    assert "npm ci" in runs[0] and "npm run build" in runs[-1]
+    shipped = [
+        arguments
+        for kind, arguments in DOCKERFILE
+        if kind == "COPY" and arguments.startswith("--from=panel ")
+    ]
+    assert shipped, "the final image never copies the built panel"
+    destination = shlex.split(shipped[0])[-1]
+    panel_dir = _dockerfile_env().get("SUBBUZZ_PANEL_DIR", "")
+    workdir = next(arguments for kind, arguments in DOCKERFILE if kind == "WORKDIR")
+    assert panel_dir == str(Path(workdir) / destination), (
+        "SUBBUZZ_PANEL_DIR must name where the built panel is copied"
+    )
+    assert ServerSettings.from_env(_dockerfile_env()).panel_dir == panel_dir
+
+
 def test_dependencies_are_installed_before_the_source_is_copied() -> None:
-    copies = [i for i, (kind, _) in enumerate(DOCKERFILE) if kind == "COPY"]
+    # Files of the build context; a COPY --from brings another stage's output (the panel).
+    copies = [
+        i
+        for i, (kind, arguments) in enumerate(DOCKERFILE)
+        if kind == "COPY" and not arguments.startswith("--from=")
+    ]
     installs = [
         i
         for i, (kind, arguments) in enumerate(DOCKERFILE)
