@@ -14,11 +14,13 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
 from devstack.stack import LocalStack, StackError
-from subbuzz.config import CassandraSettings, StackSettings
+from subbuzz.config import CassandraSettings, NsqSettings, StackSettings
 
 SAMPLE_QUERY = """{
   topArticles(limit: 5) { rank views article { id views timeSpentMs avgTimeMs } }
@@ -28,6 +30,46 @@ SAMPLE_QUERY = """{
     series(granularity: HOUR) { start views }
   }
 }"""
+
+
+# Pre-filled in GraphiQL by the link `make demo` prints (Strawberry's GraphiQL reads ?q= and
+# ?variables=).
+GRAPHIQL_QUERY = """# subbuzz: the top articles of all time and the leader's drop-off curve.
+# Run it with Ctrl-Enter (or the play button); the Docs pane lists every field.
+query Dashboard($id: ID!) {
+  topArticles(limit: 5) { rank views article { id views avgTimeMs } }
+  article(id: $id) {
+    id views timeSpentMs avgTimeMs
+    subbuzzes { position subbuzzId views avgTimeMs }
+    series(granularity: HOUR) { start views }
+  }
+}
+"""
+
+GRAPHIQL_SUBSCRIPTION = """# subbuzz, live: today's top 5 articles (UTC), again on every change.
+# Run it with Ctrl-Enter: the results follow the demo's traffic; the stop button ends it.
+subscription LiveTop($since: DateTime!) {
+  topArticles(since: $since, limit: 5) { rank views timeSpentMs article { id } }
+}
+"""
+
+
+def graphiql_link(base: str, query: str, variables: dict[str, object]) -> str:
+    """A GraphiQL URL with the query and variables pre-filled."""
+    # quote, not urlencode: the page decodes with decodeURIComponent, which keeps '+'.
+    encoded = urllib.parse.quote(query, safe="")
+    filled = urllib.parse.quote(json.dumps(variables), safe="")
+    return f"{base}/graphql?q={encoded}&variables={filled}"
+
+
+def _panel_built(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return bool(response.status == 200)
+    except urllib.error.HTTPError:
+        return False  # 503: the server says `make panel` builds it
+    except OSError:
+        return False
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -163,18 +205,24 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"(could not ask the server for the top article: {exc})")
         keyspace = CassandraSettings.from_env().keyspace
+        today = time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime())
         print("== 5/5 where to look")
-        print(f"  GraphiQL:   {base}/graphql   (open in a browser; sample query below)")
-        print(
-            f"  Metrics:    {base}/metrics (server); consumer: see `subbuzz consume --help`"
-        )
-        print(f"  nsqadmin:   http://{settings.host}:{settings.nsqadmin_http_port}")
-        print(
-            f"  cqlsh:      .venv/bin/cqlsh {settings.host} {settings.cassandra_port} "
-            f'-e "SELECT * FROM {keyspace}.article_totals LIMIT 10"'
-        )
+        panel_note = "" if _panel_built(f"{base}/panel/") else "   (not built: run `make panel`)"
+        print(f"  Panel:      {base}/panel/   (live top articles and drop-off curves){panel_note}")
+        print("  GraphiQL, example query pre-filled (Ctrl-Enter runs it):")
+        print(f"    {graphiql_link(base, GRAPHIQL_QUERY, {'id': top_id})}")
+        print("  GraphiQL, a live subscription pre-filled:")
+        print(f"    {graphiql_link(base, GRAPHIQL_SUBSCRIPTION, {'since': today})}")
+        print(f"  Metrics:    {base}/metrics (server); consumer: see `subbuzz consume --help`")
+        nsq = NsqSettings.from_env()
+        nsqadmin = f"http://{settings.host}:{settings.nsqadmin_http_port}"
+        print(f"  nsqadmin:   {nsqadmin}/topics/{nsq.topic}   (depth and in-flight per channel)")
+        print(f"              {nsqadmin}/topics/{nsq.dead_letter_topic}   (dead letters)")
+        cqlsh = f".venv/bin/cqlsh {settings.host} {settings.cassandra_port}"
+        print(f"  cqlsh:      {cqlsh} -k {keyspace}   (interactive; try DESCRIBE TABLES)")
+        print(f'              {cqlsh} -e "SELECT * FROM {keyspace}.article_totals LIMIT 10"')
         print(f"  Logs:       {logs}/ and {settings.state_dir}/")
-        print("  Sample query:")
+        print("  The same query for curl or a script:")
         print("    " + (SAMPLE_QUERY % top_id).replace("\n", "\n    "))
         print("Running; press Ctrl-C to stop everything the demo started.", flush=True)
         deadline = time.monotonic() + args.minutes * 60
