@@ -81,7 +81,9 @@ async def load(store: Store, *, articles: int, subbuzzes: int, days: int, concur
         for offset in range(0, len(rows), CHUNK):
             chunk = rows[offset : offset + CHUNK]
             async with semaphore:
-                await store.increment_partition(table, chunk)
+                await store.increment_rows(
+                    [(table, key, views, time_ms) for key, views, time_ms in chunk]
+                )
             done_rows += len(chunk)
         elapsed = time.monotonic() - started
         if elapsed - last_print >= 5:

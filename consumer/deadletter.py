@@ -38,9 +38,15 @@ def encode_dead_letter(
     except UnicodeDecodeError:
         text, raw = None, base64.b64encode(kept).decode("ascii")
     letter = DeadLetter(
-        reason=reason, detail=detail[:500], time=moment, attempts=attempts,
-        message_id=message_id, body_bytes=len(body), truncated=len(kept) < len(body),
-        body=text, body_base64=raw,
+        reason=reason,
+        detail=detail[:500],
+        time=moment,
+        attempts=attempts,
+        message_id=message_id,
+        body_bytes=len(body),
+        truncated=len(kept) < len(body),
+        body=text,
+        body_base64=raw,
     )
     return msgspec.json.encode(letter)
 

@@ -20,51 +20,67 @@ class ConsumerMetrics:
             "subbuzz_consumer_messages_received", "NSQ messages delivered", registry=r
         )
         self.counted = Counter(
-            "subbuzz_consumer_events_counted", "events whose increments were acknowledged",
+            "subbuzz_consumer_events_counted",
+            "events whose increments were acknowledged",
             registry=r,
         )
         self.duplicates = Counter(
-            "subbuzz_consumer_duplicates", "events dropped: event_id seen in the window",
+            "subbuzz_consumer_duplicates",
+            "events dropped: event_id seen in the window",
             registry=r,
         )
         self.dead_letters = Counter(
-            "subbuzz_consumer_dead_letters", "messages sent to the dead-letter topic",
-            ["reason"], registry=r,
+            "subbuzz_consumer_dead_letters",
+            "messages sent to the dead-letter topic",
+            ["reason"],
+            registry=r,
         )
         self.requeued = Counter(
-            "subbuzz_consumer_messages_requeued", "messages requeued after a failed flush",
+            "subbuzz_consumer_messages_requeued",
+            "messages requeued after a failed flush",
             registry=r,
         )
         self.flushes = Counter(
-            "subbuzz_consumer_flushes", "flushes by outcome (ok, retried, requeued, rejected)",
-            ["outcome"], registry=r,
+            "subbuzz_consumer_flushes",
+            "flushes by outcome (ok, retried, requeued, rejected)",
+            ["outcome"],
+            registry=r,
         )
         self.flush_seconds = Histogram(
-            "subbuzz_consumer_flush_duration_seconds", "time to write one flush",
-            buckets=_FLUSH_BUCKETS, registry=r,
+            "subbuzz_consumer_flush_duration_seconds",
+            "time to write one flush",
+            buckets=_FLUSH_BUCKETS,
+            registry=r,
         )
         self.counter_writes = Counter(
-            "subbuzz_consumer_counter_writes", "counter statements (single rows or "
-            "one-partition batches) sent to Cassandra", registry=r,
+            "subbuzz_consumer_counter_writes",
+            "counter statements (single rows or one-partition batches) sent to Cassandra",
+            registry=r,
         )
         self.counter_rows = Counter(
-            "subbuzz_consumer_counter_rows", "counter rows incremented (acknowledged)",
+            "subbuzz_consumer_counter_rows",
+            "counter rows incremented (acknowledged)",
             registry=r,
         )
         self.write_errors = Counter(
-            "subbuzz_consumer_counter_write_errors", "counter statements that failed",
+            "subbuzz_consumer_counter_write_errors",
+            "counter statements that failed",
             registry=r,
         )
         self.unknown_outcomes = Counter(
             "subbuzz_consumer_write_outcome_unknown",
-            "counter rows whose write timed out: maybe applied, never retried", registry=r,
+            "counter rows whose write timed out: maybe applied, never retried",
+            registry=r,
         )
         self.event_lag = Histogram(
-            "subbuzz_consumer_event_lag_seconds", "now - ts when an event is counted",
-            buckets=_LAG_BUCKETS, registry=r,
+            "subbuzz_consumer_event_lag_seconds",
+            "now - ts when an event is counted",
+            buckets=_LAG_BUCKETS,
+            registry=r,
         )
         self.in_flight = Gauge(
-            "subbuzz_consumer_in_flight", "messages held: buffered, flushing or dead-lettering",
+            "subbuzz_consumer_in_flight",
+            "messages held: buffered, flushing or dead-lettering",
             registry=r,
         )
 

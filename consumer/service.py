@@ -39,6 +39,13 @@ class PublishError(Exception):
     pass
 
 
+def _raise_if_failed(task: asyncio.Task[None]) -> None:
+    """A flush that crashed is a bug: log it loudly (the loop keeps its messages held, so
+    nsqd redelivers them after its timeout)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("flush crashed", exc_info=task.exception())
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -62,7 +69,10 @@ class Consumer:
         self.limits = ContractLimits(late_horizon_ms=settings.late_horizon_s * 1000)
         self.window = DuplicateWindow(settings.dedup_window)
         self.writer = CounterWriter(
-            store, concurrency=settings.write_concurrency, max_batch_rows=settings.max_batch_rows
+            store,
+            concurrency=settings.write_concurrency,
+            max_batch_rows=settings.max_batch_rows,
+            across_partitions=settings.batch_across_partitions,
         )
         self._buffer: list[tuple[nsq.Message, Event]] = []
         self._first_buffered_at = 0.0
@@ -131,11 +141,20 @@ class Consumer:
         ):
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.1)
-        if self._reader is not None:
-            self._reader.close()
-        for conn in conns:
-            if not conn.closed():
-                conn.close()
+        # pynsq reports a stream closed under a pending read as an error ("failed to unpack
+        # size"), even when we close it on purpose: keep that out of a clean shutdown's log.
+        nsq_log = logging.getLogger("nsq")
+        level = nsq_log.level
+        nsq_log.setLevel(logging.CRITICAL)
+        try:
+            if self._reader is not None:
+                self._reader.close()
+            for conn in conns:
+                if not conn.closed():
+                    conn.close()
+            await asyncio.sleep(0)  # let the close callbacks run while the log is quiet
+        finally:
+            nsq_log.setLevel(level)
 
     # -- messages in --------------------------------------------------------------------------
 
@@ -188,9 +207,12 @@ class Consumer:
     async def _flush_loop(self) -> None:
         loop = asyncio.get_running_loop()
         interval = self.settings.flush_interval_s
+        flushes: set[asyncio.Task[None]] = set()
         while True:
             if not self._buffer:
                 if self._stopping:
+                    if flushes:
+                        await asyncio.gather(*flushes)
                     return
                 self._wake.clear()
                 await self._wake.wait()
@@ -210,9 +232,18 @@ class Consumer:
                 except TimeoutError:
                     break
             batch, self._buffer = self._buffer, []
-            started = loop.time()
-            await self._flush(batch)
-            self.metrics.flush_seconds.observe(loop.time() - started)
+            # Flushes overlap (up to flush_concurrency), so the next window fills and starts
+            # writing while Cassandra acknowledges the previous one.
+            while len(flushes) >= self.settings.flush_concurrency:
+                await asyncio.wait(flushes, return_when=asyncio.FIRST_COMPLETED)
+            task = asyncio.create_task(self._timed_flush(batch, loop.time()))
+            flushes.add(task)
+            task.add_done_callback(flushes.discard)
+            task.add_done_callback(_raise_if_failed)
+
+    async def _timed_flush(self, batch: list[tuple[nsq.Message, Event]], started: float) -> None:
+        await self._flush(batch)
+        self.metrics.flush_seconds.observe(asyncio.get_running_loop().time() - started)
 
     async def _flush(self, batch: list[tuple[nsq.Message, Event]]) -> None:
         aggregate = Aggregate()
@@ -232,8 +263,11 @@ class Consumer:
             error = report.errors[0]
             if not report.retriable:
                 log.error(
-                    "Cassandra refused %d of %d rows (%s): dead-lettering the flush's %d "
-                    "messages", len(report.not_applied), len(aggregate), error, len(batch),
+                    "Cassandra refused %d of %d rows (%s): dead-lettering the flush's %d messages",
+                    len(report.not_applied),
+                    len(aggregate),
+                    error,
+                    len(batch),
                 )
                 self.metrics.flushes.labels("rejected").inc()
                 for message, event in batch:
@@ -243,7 +277,8 @@ class Consumer:
             if not partly_applied:
                 log.warning(
                     "flush of %d messages failed, nothing applied (%s): requeueing",
-                    len(batch), error,
+                    len(batch),
+                    error,
                 )
                 self.metrics.flushes.labels("requeued").inc()
                 for message, event in batch:
@@ -258,7 +293,9 @@ class Consumer:
                 log.error(
                     "shutting down with %d rows of a partly applied flush unwritten (%s): "
                     "requeueing its %d messages, whose applied rows will count twice",
-                    len(report.not_applied), error, len(batch),
+                    len(report.not_applied),
+                    error,
+                    len(batch),
                 )
                 self.metrics.flushes.labels("requeued").inc()
                 for message, event in batch:
@@ -267,7 +304,9 @@ class Consumer:
                 return
             log.warning(
                 "flush partly applied, %d rows missing (%s): writing them again in %.1fs",
-                len(report.not_applied), error, delay,
+                len(report.not_applied),
+                error,
+                delay,
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.settings.max_requeue_delay_s)

@@ -1,8 +1,12 @@
-"""The counter writer: a flush's increments to Cassandra with bounded concurrency.
+"""The counter writer: a flush's increments to Cassandra in few requests, bounded concurrency.
 
-Rows of one partition go together in an unlogged counter batch (at most ``max_batch_rows``
-per batch); different partitions are written concurrently by at most ``concurrency``
-workers. Every failure is sorted by the ``StoreError`` flags into "not applied" (safe to
+Rows go in COUNTER batches of at most ``max_batch_rows``. With ``across_partitions`` (the
+default) a batch takes rows of any tables and partitions, sorted so that rows of one
+partition sit together: Cassandra's cost is mostly per request, so this is several times
+cheaper than a request per partition. Such a batch is not atomic, so a failure after it was
+sent is an unknown outcome for all of its rows. Without it, each batch stays inside one
+partition (one mutation, applied whole or not at all): more requests, sharper failure
+accounting. Every failure is sorted by the ``StoreError`` flags into "not applied" (safe to
 write again) or "outcome unknown" (never written again); nothing is retried here.
 """
 
@@ -36,32 +40,41 @@ class WriteReport:
         return all(error.retriable for error in self.errors if not error.outcome_unknown)
 
 
+def _partition(increment: Increment) -> tuple[str, tuple[Any, ...]]:
+    return increment.table.name, increment.table.partition_of(increment.key)
+
+
 class CounterWriter:
-    def __init__(self, store: Store, *, concurrency: int, max_batch_rows: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        concurrency: int,
+        max_batch_rows: int,
+        across_partitions: bool = True,
+    ) -> None:
         if concurrency < 1 or max_batch_rows < 1:
             raise ValueError("concurrency and max_batch_rows must be at least 1")
         self.store = store
         self.concurrency = concurrency
         self.max_batch_rows = max_batch_rows
-        self._partition_sizes: dict[CounterTable, int] = {}
+        self.across_partitions = across_partitions
 
     def prepare(self, tables: Iterable[CounterTable]) -> None:
-        """Prepare statements and read partition keys up front (blocking: call at startup)."""
+        """Prepare statements and check partition keys against the schema (blocking: call at
+        startup)."""
         for table in tables:
             self.store.prepare(self.store.increment_cql(table), counter_write=True)
-            self._partition_sizes[table] = self.store.partition_key_size(table)
+            self.store.partition_key_size(table)
 
     def chunks(self, increments: Iterable[Increment]) -> list[list[Increment]]:
-        """Group by (table, partition), then cut each group into batches."""
-        groups: dict[tuple[CounterTable, tuple[Any, ...]], list[Increment]] = {}
-        for increment in increments:
-            size = self._partition_sizes.get(increment.table)
-            if size is None:
-                size = self._partition_sizes[increment.table] = self.store.partition_key_size(
-                    increment.table
-                )
-            groups.setdefault((increment.table, increment.key[:size]), []).append(increment)
         step = self.max_batch_rows
+        if self.across_partitions:
+            ordered = sorted(increments, key=_partition)
+            return [ordered[i : i + step] for i in range(0, len(ordered), step)]
+        groups: dict[tuple[str, tuple[Any, ...]], list[Increment]] = {}
+        for increment in increments:
+            groups.setdefault(_partition(increment), []).append(increment)
         return [rows[i : i + step] for rows in groups.values() for i in range(0, len(rows), step)]
 
     async def write(self, increments: Iterable[Increment]) -> WriteReport:
@@ -70,10 +83,10 @@ class CounterWriter:
 
         async def worker() -> None:
             for chunk in pending:
-                rows = [(item.key, item.views, item.time_ms) for item in chunk]
+                rows = [(item.table, item.key, item.views, item.time_ms) for item in chunk]
                 report.statements += 1
                 try:
-                    await self.store.increment_partition(chunk[0].table, rows)
+                    await self.store.increment_rows(rows)
                 except StoreError as error:
                     report.errors.append(error)
                     if error.outcome_unknown:

@@ -9,6 +9,7 @@ to do, without an ``isinstance`` ladder on driver types.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -76,10 +77,19 @@ class StoreRejected(StoreError):
     retriable = False
 
 
-def translate_error(exc: BaseException, *, is_write: bool) -> StoreError:
+def translate_error(
+    exc: BaseException, *, is_write: bool, spans_partitions: bool = False
+) -> StoreError:
+    """``spans_partitions``: a write that touches several partitions (a counter batch across
+    partitions) is applied partition by partition, so once it was sent any failure may have
+    applied part of it: only "never sent" and "refused as a whole" stay known outcomes."""
     if isinstance(exc, StoreError):
         return exc
     message = f"{type(exc).__name__}: {exc}"
+    if is_write and spans_partitions:
+        never_sent = isinstance(exc, NoHostAvailable | ConnectionBusy)
+        if not never_sent and not _refused_whole(exc):
+            return WriteOutcomeUnknown(message)
     if isinstance(exc, WriteTimeout) or (is_write and isinstance(exc, OperationTimedOut)):
         return WriteOutcomeUnknown(message)
     # A connection that breaks while a write is on it may have delivered the write; a busy
@@ -90,12 +100,16 @@ def translate_error(exc: BaseException, *, is_write: bool) -> StoreError:
         return StoreTimeout(message)
     if isinstance(exc, Unavailable | NoHostAvailable | ConnectionError | OSError):
         return StoreUnavailable(message)
+    if _refused_whole(exc):
+        return StoreRejected(message)
+    return StoreError(message)
+
+
+def _refused_whole(exc: BaseException) -> bool:
     from cassandra import InvalidRequest, Unauthorized
     from cassandra.protocol import SyntaxException
 
-    if isinstance(exc, InvalidRequest | SyntaxException | Unauthorized):
-        return StoreRejected(message)
-    return StoreError(message)
+    return isinstance(exc, InvalidRequest | SyntaxException | Unauthorized)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,12 +120,18 @@ def translate_error(exc: BaseException, *, is_write: bool) -> StoreError:
 class CounterTable:
     name: str
     key_columns: tuple[str, ...]
+    partition_columns: int = 1
+    """How many leading ``key_columns`` form the partition key (checked against the schema
+    when the writer prepares its statements)."""
+
+    def partition_of(self, key: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(key[: self.partition_columns])
 
 
 ARTICLE_TOTALS = CounterTable("article_totals", ("article_id",))
-ARTICLE_HOURLY = CounterTable("article_hourly", ("article_id", "day", "hour"))
-ARTICLE_DAILY = CounterTable("article_daily", ("article_id", "month", "day"))
-TOP_BY_DAY = CounterTable("top_by_day", ("day", "shard", "article_id"))
+ARTICLE_HOURLY = CounterTable("article_hourly", ("article_id", "day", "hour"), 2)
+ARTICLE_DAILY = CounterTable("article_daily", ("article_id", "month", "day"), 2)
+TOP_BY_DAY = CounterTable("top_by_day", ("day", "shard", "article_id"), 2)
 SUBBUZZ_BY_POSITION = CounterTable("subbuzz_by_position", ("article_id", "position", "subbuzz_id"))
 SESSION_TOTALS = CounterTable("session_totals", ("session_id",))
 USER_TOTALS = CounterTable("user_totals", ("user_id",))
@@ -171,7 +191,9 @@ def _reject(future: asyncio.Future[Any], exc: BaseException) -> None:
         future.set_exception(exc)
 
 
-def _as_asyncio(response: ResponseFuture, *, is_write: bool) -> asyncio.Future[Any]:
+def _as_asyncio(
+    response: ResponseFuture, *, is_write: bool, spans_partitions: bool = False
+) -> asyncio.Future[Any]:
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
 
@@ -179,7 +201,8 @@ def _as_asyncio(response: ResponseFuture, *, is_write: bool) -> asyncio.Future[A
         loop.call_soon_threadsafe(_resolve, future, rows)
 
     def on_error(exc: BaseException) -> None:
-        loop.call_soon_threadsafe(_reject, future, translate_error(exc, is_write=is_write))
+        error = translate_error(exc, is_write=is_write, spans_partitions=spans_partitions)
+        loop.call_soon_threadsafe(_reject, future, error)
 
     response.add_callbacks(on_success, on_error)
     return future
@@ -280,6 +303,7 @@ class Store:
     # -- counter writes ----------------------------------------------------------------------
 
     @staticmethod
+    @functools.cache
     def increment_cql(table: CounterTable) -> str:
         where = " AND ".join(f"{column} = ?" for column in table.key_columns)
         return f"UPDATE {table.name} SET views = views + ?, time_ms = time_ms + ? WHERE {where}"
@@ -291,39 +315,45 @@ class Store:
         await self.execute(self.increment_cql(table), (views, time_ms, *key), write=True)
 
     def partition_key_size(self, table: CounterTable) -> int:
-        """How many leading ``key_columns`` form the partition key, read from the schema."""
+        """How many leading ``key_columns`` form the partition key, read from the schema; it
+        must be what ``table.partition_columns`` says."""
         metadata = self.cluster.metadata.keyspaces[self.keyspace].tables[table.name]
         names = tuple(column.name for column in metadata.partition_key)
-        if names != table.key_columns[: len(names)]:
-            raise StoreRejected(f"{table.name}: partition key {names} is not a key prefix")
+        if names != table.key_columns[: table.partition_columns]:
+            raise StoreRejected(
+                f"{table.name}: the schema's partition key {names} is not the first "
+                f"{table.partition_columns} of {table.key_columns}"
+            )
         return len(names)
 
-    async def increment_partition(
-        self, table: CounterTable, rows: Sequence[tuple[Sequence[Any], int, int]]
+    async def increment_rows(
+        self, rows: Sequence[tuple[CounterTable, Sequence[Any], int, int]]
     ) -> None:
-        """Add ``(key, views, time_ms)`` to rows of ONE partition in one UNLOGGED counter batch.
+        """Add ``(table, key, views, time_ms)`` to rows of any tables and partitions in one
+        COUNTER batch (rows of one partition make one mutation, applied whole or not at all).
 
-        One partition makes it a single mutation (applied whole or not at all); across
-        partitions a counter batch is neither atomic nor cheaper. Never retried by the driver.
+        Cassandra's cost of a counter write is mostly per request (about 360 us of CPU for a
+        one-row statement against 80-130 us per row in a batch of 10-50, measured on the
+        development machine; docs/BENCHMARKS.md), so a flush's rows go in few requests. Such a
+        batch is not atomic: after it was sent, a failure may have applied part of it, so it
+        is reported as an unknown outcome (never written again) unless it was never sent or
+        was refused whole. Never retried by the driver.
         """
         if len(rows) == 1:
-            key, views, time_ms = rows[0]
+            table, key, views, time_ms = rows[0]
             await self.increment(table, key, views=views, time_ms=time_ms)
             return
-        size = self.partition_key_size(table)
-        partition = tuple(rows[0][0][:size])
-        statement = self.prepare(self.increment_cql(table), counter_write=True)
         batch = BatchStatement(batch_type=BatchType.COUNTER, retry_policy=FallthroughRetryPolicy())
         batch.is_idempotent = False
-        for key, views, time_ms in rows:
-            if tuple(key[:size]) != partition:
-                raise ValueError(f"{table.name}: a counter batch must stay in one partition")
+        for table, key, views, time_ms in rows:
+            statement = self.prepare(self.increment_cql(table), counter_write=True)
             batch.add(statement, (views, time_ms, *key))
+        spans = len({(table, table.partition_of(key)) for table, key, _, _ in rows}) > 1
         try:
             response = self.session.execute_async(batch)
         except Exception as exc:
-            raise translate_error(exc, is_write=True) from exc
-        await _as_asyncio(response, is_write=True)
+            raise translate_error(exc, is_write=True, spans_partitions=spans) from exc
+        await _as_asyncio(response, is_write=True, spans_partitions=spans)
 
     # -- reads (one partition each, or a bounded set run concurrently) ----------------------
 

@@ -173,8 +173,9 @@ def publish(nsq_settings: NsqSettings, topic: str, bodies: list[bytes]) -> None:
                     payload = struct.pack(">I", len(chunk)) + b"".join(
                         struct.pack(">I", len(part)) + part for part in chunk
                     )
-                    response = client.post(url, params={"topic": topic, "binary": "true"},
-                                           content=payload)
+                    response = client.post(
+                        url, params={"topic": topic, "binary": "true"}, content=payload
+                    )
                     assert response.text == "OK", response.text
                 chunk, size = [], 0
             if body is not None:
@@ -185,8 +186,9 @@ def publish(nsq_settings: NsqSettings, topic: str, bodies: list[bytes]) -> None:
 def create_topic(nsq_settings: NsqSettings, topic: str, channel: str) -> None:
     base = f"http://{nsq_settings.nsqd_http_address}"
     httpx.post(f"{base}/topic/create", params={"topic": topic}).raise_for_status()
-    httpx.post(f"{base}/channel/create", params={"topic": topic, "channel": channel}
-               ).raise_for_status()
+    httpx.post(
+        f"{base}/channel/create", params={"topic": topic, "channel": channel}
+    ).raise_for_status()
 
 
 def channel_stats(nsq_settings: NsqSettings, topic: str, channel: str) -> dict[str, int]:
@@ -199,8 +201,10 @@ def channel_stats(nsq_settings: NsqSettings, topic: str, channel: str) -> dict[s
     for found in response.json()["topics"]:
         for stats in found["channels"]:
             if found["topic_name"] == topic and stats["channel_name"] == channel:
-                return {k: stats[k] for k in ("depth", "in_flight_count", "deferred_count",
-                                              "message_count")}
+                return {
+                    k: stats[k]
+                    for k in ("depth", "in_flight_count", "deferred_count", "message_count")
+                }
     raise AssertionError(f"no channel {topic}/{channel} on nsqd")
 
 
@@ -218,8 +222,11 @@ def read_topic(nsq_settings: NsqSettings, topic: str, count: int, timeout: float
             return True
 
         reader = nsq.Reader(
-            topic=topic, channel="test_reader", message_handler=handler,
-            nsqd_tcp_addresses=list(nsq_settings.nsqd_tcp_addresses), max_in_flight=100,
+            topic=topic,
+            channel="test_reader",
+            message_handler=handler,
+            nsqd_tcp_addresses=list(nsq_settings.nsqd_tcp_addresses),
+            max_in_flight=100,
         )
         try:
             await asyncio.wait_for(done.wait(), timeout)
@@ -245,8 +252,7 @@ class ConsumerProcess:
     def __init__(self, exe: str, env: dict[str, str], log_path: Path, **extra: str) -> None:
         self.metrics_port = free_port()
         self.log_path = log_path
-        full_env = {**env, **CONSUMER_ENV, **extra,
-                    "SUBBUZZ_METRICS_PORT": str(self.metrics_port)}
+        full_env = {**env, **CONSUMER_ENV, **extra, "SUBBUZZ_METRICS_PORT": str(self.metrics_port)}
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(
             [exe, "consume"], env=full_env, stdout=self._log, stderr=subprocess.STDOUT
@@ -289,8 +295,9 @@ class ConsumerProcess:
 
 
 @contextmanager
-def consumers(exe: str, env: dict[str, str], tmp_path: Path, count: int = 1,
-              **extra: str) -> Iterator[list[ConsumerProcess]]:
+def consumers(
+    exe: str, env: dict[str, str], tmp_path: Path, count: int = 1, **extra: str
+) -> Iterator[list[ConsumerProcess]]:
     started = [
         ConsumerProcess(exe, env, tmp_path / f"consumer{i}.log", **extra) for i in range(count)
     ]
@@ -303,8 +310,12 @@ def consumers(exe: str, env: dict[str, str], tmp_path: Path, count: int = 1,
             process.kill()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str,
-               processes: Sequence[ConsumerProcess] = ()) -> None:
+def wait_until(
+    condition: Callable[[], bool],
+    timeout: float,
+    what: str,
+    processes: Sequence[ConsumerProcess] = (),
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -318,8 +329,12 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str,
 
 def drained(nsq_settings: NsqSettings, topic: str, channel: str, published: int) -> bool:
     stats = channel_stats(nsq_settings, topic, channel)
-    return (stats["message_count"] >= published and stats["depth"] == 0
-            and stats["in_flight_count"] == 0 and stats["deferred_count"] == 0)
+    return (
+        stats["message_count"] >= published
+        and stats["depth"] == 0
+        and stats["in_flight_count"] == 0
+        and stats["deferred_count"] == 0
+    )
 
 
 def now_ms() -> int:
@@ -335,8 +350,11 @@ def run_prefix() -> str:
 
 
 def test_ten_thousand_events_match_ground_truth_in_every_table(
-    subbuzz_exe: str, subprocess_env: dict[str, str], nsq_settings: NsqSettings,
-    store: Store, tmp_path: Path,
+    subbuzz_exe: str,
+    subprocess_env: dict[str, str],
+    nsq_settings: NsqSettings,
+    store: Store,
+    tmp_path: Path,
 ) -> None:
     prefix = run_prefix()
     events = make_events(seed=11, count=10_000, prefix=prefix, now_ms=now_ms())
@@ -345,11 +363,16 @@ def test_ten_thousand_events_match_ground_truth_in_every_table(
     publish(nsq_settings, topic, [encode(event) for event in events])
     started = time.monotonic()
     with consumers(subbuzz_exe, subprocess_env, tmp_path) as (consumer,):
-        wait_until(lambda: consumer.metric("subbuzz_consumer_events_counted_total") >= 10_000,
-                   120, "10,000 events counted", [consumer])
+        wait_until(
+            lambda: consumer.metric("subbuzz_consumer_events_counted_total") >= 10_000,
+            120,
+            "10,000 events counted",
+            [consumer],
+        )
         elapsed = time.monotonic() - started
-        wait_until(lambda: drained(nsq_settings, topic, channel, 10_000), 30,
-                   "channel drained", [consumer])
+        wait_until(
+            lambda: drained(nsq_settings, topic, channel, 10_000), 30, "channel drained", [consumer]
+        )
         metrics = consumer.metrics()
         assert consumer.stop() == 0, consumer.log()
     assert_counters_exact(store, prefix, events)
@@ -363,8 +386,14 @@ def test_ten_thousand_events_match_ground_truth_in_every_table(
 
 
 def poison_set(now: int) -> list[tuple[bytes, str]]:
-    good = {"event_id": "p", "ts": now, "article_id": "pa", "subbuzz_id": "ps",
-            "position": 1, "time_ms": 10}
+    good = {
+        "event_id": "p",
+        "ts": now,
+        "article_id": "pa",
+        "subbuzz_id": "ps",
+        "position": 1,
+        "time_ms": 10,
+    }
 
     def variant(**change: Any) -> bytes:
         document = {**good, **change}
@@ -373,8 +402,10 @@ def poison_set(now: int) -> list[tuple[bytes, str]]:
     return [
         (b"{not json", "bad_json"),
         # (nsqd itself refuses an empty body)
-        (b'{"event_id":"p","ts":1,"article_id":"a","subbuzz_id":"s","position":1,'
-         b'"time_ms":NaN}', "bad_json"),
+        (
+            b'{"event_id":"p","ts":1,"article_id":"a","subbuzz_id":"s","position":1,"time_ms":NaN}',
+            "bad_json",
+        ),
         (b'{"event_id":"p","time_ms":Infinity}', "bad_json"),
         (b"[1,2,3]", "not_object"),
         (variant(position="3"), "wrong_type:position"),
@@ -394,8 +425,11 @@ def poison_set(now: int) -> list[tuple[bytes, str]]:
 
 
 def test_poison_messages_go_to_the_dead_letter_topic_with_their_reason(
-    subbuzz_exe: str, subprocess_env: dict[str, str], nsq_settings: NsqSettings,
-    store: Store, tmp_path: Path,
+    subbuzz_exe: str,
+    subprocess_env: dict[str, str],
+    nsq_settings: NsqSettings,
+    store: Store,
+    tmp_path: Path,
 ) -> None:
     prefix = run_prefix()
     now = now_ms()
@@ -409,12 +443,18 @@ def test_poison_messages_go_to_the_dead_letter_topic_with_their_reason(
     create_topic(nsq_settings, topic, channel)
     publish(nsq_settings, topic, bodies)
     with consumers(subbuzz_exe, subprocess_env, tmp_path) as (consumer,):
-        wait_until(lambda: drained(nsq_settings, topic, channel, len(bodies)), 60,
-                   "every message answered", [consumer])
+        wait_until(
+            lambda: drained(nsq_settings, topic, channel, len(bodies)),
+            60,
+            "every message answered",
+            [consumer],
+        )
         metrics = consumer.metrics()
         assert consumer.stop() == 0, consumer.log()
-    letters = [decode_dead_letter(raw) for raw in
-               read_topic(nsq_settings, nsq_settings.dead_letter_topic, len(poison), 30)]
+    letters = [
+        decode_dead_letter(raw)
+        for raw in read_topic(nsq_settings, nsq_settings.dead_letter_topic, len(poison), 30)
+    ]
     assert sorted((letter.body or "", letter.reason) for letter in letters) == sorted(
         (body.decode(), reason) for body, reason in poison
     )
@@ -423,14 +463,18 @@ def test_poison_messages_go_to_the_dead_letter_topic_with_their_reason(
         assert not letter.truncated
     assert metrics["subbuzz_consumer_events_counted_total"] == len(events)
     assert metrics["subbuzz_consumer_dead_letters_total{reason=too_large}"] == 1
-    assert sum(v for k, v in metrics.items()
-               if k.startswith("subbuzz_consumer_dead_letters_total")) == len(poison)
+    assert sum(
+        v for k, v in metrics.items() if k.startswith("subbuzz_consumer_dead_letters_total")
+    ) == len(poison)
     assert_counters_exact(store, prefix, events)
 
 
 def test_duplicates_are_counted_once(
-    subbuzz_exe: str, subprocess_env: dict[str, str], nsq_settings: NsqSettings,
-    store: Store, tmp_path: Path,
+    subbuzz_exe: str,
+    subprocess_env: dict[str, str],
+    nsq_settings: NsqSettings,
+    store: Store,
+    tmp_path: Path,
 ) -> None:
     prefix = run_prefix()
     events = make_events(seed=13, count=2_000, prefix=prefix, now_ms=now_ms())
@@ -444,8 +488,12 @@ def test_duplicates_are_counted_once(
     create_topic(nsq_settings, topic, channel)
     publish(nsq_settings, topic, bodies)
     with consumers(subbuzz_exe, subprocess_env, tmp_path) as (consumer,):
-        wait_until(lambda: drained(nsq_settings, topic, channel, len(bodies)), 60,
-                   "every message answered", [consumer])
+        wait_until(
+            lambda: drained(nsq_settings, topic, channel, len(bodies)),
+            60,
+            "every message answered",
+            [consumer],
+        )
         metrics = consumer.metrics()
         assert consumer.stop() == 0, consumer.log()
     assert metrics["subbuzz_consumer_duplicates_total"] == 503
@@ -454,8 +502,11 @@ def test_duplicates_are_counted_once(
 
 
 def test_sigterm_mid_stream_loses_nothing(
-    subbuzz_exe: str, subprocess_env: dict[str, str], nsq_settings: NsqSettings,
-    store: Store, tmp_path: Path,
+    subbuzz_exe: str,
+    subprocess_env: dict[str, str],
+    nsq_settings: NsqSettings,
+    store: Store,
+    tmp_path: Path,
 ) -> None:
     prefix = run_prefix()
     events = make_events(seed=14, count=10_000, prefix=prefix, now_ms=now_ms())
@@ -463,8 +514,12 @@ def test_sigterm_mid_stream_loses_nothing(
     create_topic(nsq_settings, topic, channel)
     publish(nsq_settings, topic, [encode(event) for event in events])
     with consumers(subbuzz_exe, subprocess_env, tmp_path) as (first,):
-        wait_until(lambda: first.metric("subbuzz_consumer_events_counted_total") >= 1_500,
-                   60, "the first consumer under way", [first])
+        wait_until(
+            lambda: first.metric("subbuzz_consumer_events_counted_total") >= 1_500,
+            60,
+            "the first consumer under way",
+            [first],
+        )
         assert first.stop() == 0, first.log()
     assert "stopped" in first.log()
     stats = channel_stats(nsq_settings, topic, channel)
@@ -473,15 +528,22 @@ def test_sigterm_mid_stream_loses_nothing(
     second_dir = tmp_path / "second"
     second_dir.mkdir()
     with consumers(subbuzz_exe, subprocess_env, second_dir) as (second,):
-        wait_until(lambda: drained(nsq_settings, topic, channel, 10_000), 120,
-                   "the rest counted by a second consumer", [second])
+        wait_until(
+            lambda: drained(nsq_settings, topic, channel, 10_000),
+            120,
+            "the rest counted by a second consumer",
+            [second],
+        )
         assert second.stop() == 0, second.log()
     assert_counters_exact(store, prefix, events)
 
 
 def test_two_consumers_on_one_channel_are_exact(
-    subbuzz_exe: str, subprocess_env: dict[str, str], nsq_settings: NsqSettings,
-    store: Store, tmp_path: Path,
+    subbuzz_exe: str,
+    subprocess_env: dict[str, str],
+    nsq_settings: NsqSettings,
+    store: Store,
+    tmp_path: Path,
 ) -> None:
     prefix = run_prefix()
     events = make_events(seed=15, count=10_000, prefix=prefix, now_ms=now_ms())
@@ -491,11 +553,16 @@ def test_two_consumers_on_one_channel_are_exact(
         # Both connected before publishing, so nsqd spreads the stream over them.
         time.sleep(1.0)
         publish(nsq_settings, topic, [encode(event) for event in events])
-        wait_until(lambda: sum(p.metric("subbuzz_consumer_events_counted_total")
-                               for p in pair) >= 10_000, 120, "10,000 events counted", pair)
+        wait_until(
+            lambda: sum(p.metric("subbuzz_consumer_events_counted_total") for p in pair) >= 10_000,
+            120,
+            "10,000 events counted",
+            pair,
+        )
         shares = [p.metric("subbuzz_consumer_events_counted_total") for p in pair]
-        wait_until(lambda: drained(nsq_settings, topic, channel, 10_000), 30,
-                   "channel drained", pair)
+        wait_until(
+            lambda: drained(nsq_settings, topic, channel, 10_000), 30, "channel drained", pair
+        )
         for process in pair:
             assert process.stop() == 0, process.log()
     assert sum(shares) == 10_000
@@ -503,8 +570,9 @@ def test_two_consumers_on_one_channel_are_exact(
     assert_counters_exact(store, prefix, events)
 
 
-def deliver_and_requeue(nsq_settings: NsqSettings, topic: str, channel: str, count: int,
-                        deliveries: int) -> None:
+def deliver_and_requeue(
+    nsq_settings: NsqSettings, topic: str, channel: str, count: int, deliveries: int
+) -> None:
     """Take each of ``count`` messages ``deliveries`` times on ``channel``, requeueing it each
     time, as a consumer that keeps failing would."""
 
@@ -524,8 +592,12 @@ def deliver_and_requeue(nsq_settings: NsqSettings, topic: str, channel: str, cou
                 done.set()
 
         reader = nsq.Reader(
-            topic=topic, channel=channel, message_handler=handler, max_tries=0,
-            nsqd_tcp_addresses=list(nsq_settings.nsqd_tcp_addresses), max_in_flight=count,
+            topic=topic,
+            channel=channel,
+            message_handler=handler,
+            max_tries=0,
+            nsqd_tcp_addresses=list(nsq_settings.nsqd_tcp_addresses),
+            max_in_flight=count,
         )
         try:
             await asyncio.wait_for(done.wait(), 30)
@@ -537,8 +609,11 @@ def deliver_and_requeue(nsq_settings: NsqSettings, topic: str, channel: str, cou
 
 
 def test_messages_delivered_too_often_are_dead_lettered_not_dropped(
-    subbuzz_exe: str, subprocess_env: dict[str, str], nsq_settings: NsqSettings,
-    store: Store, tmp_path: Path,
+    subbuzz_exe: str,
+    subprocess_env: dict[str, str],
+    nsq_settings: NsqSettings,
+    store: Store,
+    tmp_path: Path,
 ) -> None:
     prefix = run_prefix()
     events = make_events(seed=16, count=5, prefix=prefix, now_ms=now_ms())
@@ -548,12 +623,18 @@ def test_messages_delivered_too_often_are_dead_lettered_not_dropped(
     publish(nsq_settings, topic, bodies)
     deliver_and_requeue(nsq_settings, topic, channel, count=5, deliveries=3)
     with consumers(subbuzz_exe, subprocess_env, tmp_path, SUBBUZZ_MAX_TRIES="3") as (consumer,):
-        wait_until(lambda: drained(nsq_settings, topic, channel, len(bodies)), 60,
-                   "every message answered", [consumer])
+        wait_until(
+            lambda: drained(nsq_settings, topic, channel, len(bodies)),
+            60,
+            "every message answered",
+            [consumer],
+        )
         metrics = consumer.metrics()
         assert consumer.stop() == 0, consumer.log()
-    letters = [decode_dead_letter(raw) for raw in
-               read_topic(nsq_settings, nsq_settings.dead_letter_topic, 5, 30)]
+    letters = [
+        decode_dead_letter(raw)
+        for raw in read_topic(nsq_settings, nsq_settings.dead_letter_topic, 5, 30)
+    ]
     assert sorted((letter.body or "", letter.reason, letter.attempts) for letter in letters) == (
         sorted((body.decode(), "giving_up", 4) for body in bodies)
     )

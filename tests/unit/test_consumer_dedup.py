@@ -39,8 +39,10 @@ def test_size_must_be_positive() -> None:
         DuplicateWindow(0)
 
 
-@given(st.lists(st.integers(min_value=0, max_value=30).map(str), max_size=200),
-       st.integers(min_value=1, max_value=40))
+@given(
+    st.lists(st.integers(min_value=0, max_value=30).map(str), max_size=200),
+    st.integers(min_value=1, max_value=40),
+)
 def test_matches_a_reference_model(ids: list[str], size: int) -> None:
     window = DuplicateWindow(size)
     recent: list[str] = []

@@ -65,8 +65,13 @@ class Publisher:
 def make_consumer(writer: ScriptedWriter) -> tuple[Consumer, ConsumerMetrics]:
     metrics = ConsumerMetrics()
     settings = ConsumerSettings(requeue_delay_s=0.0, max_requeue_delay_s=0.0)
-    consumer = Consumer(settings, NsqSettings(), store=None, metrics=metrics,  # type: ignore[arg-type]
-                        clock_ms=lambda: NOW_MS)
+    consumer = Consumer(
+        settings,
+        NsqSettings(),
+        store=None,
+        metrics=metrics,  # type: ignore[arg-type]
+        clock_ms=lambda: NOW_MS,
+    )
     consumer.writer = writer  # type: ignore[assignment]
     consumer._publisher = Publisher()
     return consumer, metrics
@@ -145,8 +150,7 @@ async def test_rows_the_store_refuses_are_dead_lettered() -> None:
     publisher = consumer._publisher
     assert isinstance(publisher, Publisher)
     assert len(publisher.published) == 3
-    assert sample(metrics, "subbuzz_consumer_dead_letters_total",
-                  {"reason": "store_rejected"}) == 3
+    assert sample(metrics, "subbuzz_consumer_dead_letters_total", {"reason": "store_rejected"}) == 3
     assert all(message.has_responded() for message, _ in batch)
 
 

@@ -46,8 +46,14 @@ def reason_of(document: object, **limits: int) -> str:
 
 def test_a_valid_event_keeps_every_field() -> None:
     assert check(VALID) == Event(
-        event_id="e-1", ts_ms=NOW_MS - 1_000, article_id="article-1", subbuzz_id="sb-1",
-        position=3, time_ms=1_500, session_id="s-1", user_id="u-1",
+        event_id="e-1",
+        ts_ms=NOW_MS - 1_000,
+        article_id="article-1",
+        subbuzz_id="sb-1",
+        position=3,
+        time_ms=1_500,
+        session_id="s-1",
+        user_id="u-1",
     )
 
 
@@ -167,7 +173,10 @@ def test_any_bytes_give_an_event_or_a_reason(body: bytes) -> None:
 
 
 _scalars = (
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20)
 )
 _json_values = _scalars | st.lists(_scalars, max_size=3)
