@@ -9,6 +9,8 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+import uvloop
+
 from cql.store import Store, StoreError
 from subbuzz.config import CassandraSettings, NsqSettings, env_name
 
@@ -125,7 +127,7 @@ def _handle(args: argparse.Namespace) -> int:
     consumer_settings = ConsumerSettings.from_env(**_overrides(args, _CONSUMER_FLAGS))
     nsq_settings = NsqSettings.from_env(**_overrides(args, _NSQ_FLAGS))
     cassandra_settings = CassandraSettings.from_env(**_overrides(args, _CASSANDRA_FLAGS))
-    return asyncio.run(_consume(consumer_settings, nsq_settings, cassandra_settings))
+    return uvloop.run(_consume(consumer_settings, nsq_settings, cassandra_settings))
 
 
 async def _consume(

