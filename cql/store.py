@@ -211,7 +211,7 @@ def _as_asyncio(
 
 @functools.cache
 def _row_class(columns: tuple[str, ...]) -> type:
-    return namedtuple("Row", columns, rename=True)  # type: ignore[misc]
+    return namedtuple("Row", columns, rename=True)
 
 
 def _named_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> list[Any]:
