@@ -34,28 +34,55 @@ def _rank_both(totals: dict[str, Totals], limit: int) -> Ranking:
     return {metric: ranked(totals, metric, limit) for metric in ArticleMetric}
 
 
+# No ranking older than this is ever served: the cache is "short" by the API's contract.
+MAX_AGE_S = 5.0
+
+
 class WindowRankings:
-    """Rankings of day windows, cached ``ttl_s`` seconds (0 turns the cache off)."""
+    """Rankings of day windows, fresh for ``ttl_s`` seconds (0 turns the cache off).
+
+    After ``ttl_s`` and until ``MAX_AGE_S``, a request gets the cached ranking at once while
+    one background read refreshes it (stale-while-revalidate): reading a week of day shards
+    takes a few hundred milliseconds on a large keyspace, and no request should wait for it
+    while a ranking a few seconds old is at hand. Concurrent misses share one computation.
+    """
 
     def __init__(
         self, store: Store, *, ttl_s: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        if not 0 <= ttl_s <= 5:
+        if not 0 <= ttl_s <= MAX_AGE_S:
             raise ValueError("the topArticles cache keeps a window at most 5 seconds")
         self._store = store
         self._ttl_s = ttl_s
         self._clock = clock
         self._cache: dict[tuple[date, ...], tuple[float, Ranking]] = {}
         self._pending: dict[tuple[date, ...], asyncio.Future[Ranking]] = {}
+        self._refreshing: set[asyncio.Task[Ranking]] = set()
 
     async def ranking(self, days: list[date]) -> Ranking:
         key = tuple(days)
         hit = self._cache.get(key)
-        if hit is not None and self._clock() - hit[0] < self._ttl_s:
-            return hit[1]
+        if hit is not None:
+            age = self._clock() - hit[0]
+            if age < self._ttl_s:
+                return hit[1]
+            if age < MAX_AGE_S:
+                if key not in self._pending:
+                    task = asyncio.create_task(self._compute_once(key, days))
+                    self._refreshing.add(task)
+                    task.add_done_callback(self._refreshed)
+                return hit[1]
         pending = self._pending.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
+        return await self._compute_once(key, days)
+
+    def _refreshed(self, task: asyncio.Task[Ranking]) -> None:
+        self._refreshing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background refresh of a topArticles window failed: %s", task.exception())
+
+    async def _compute_once(self, key: tuple[date, ...], days: list[date]) -> Ranking:
         future: asyncio.Future[Ranking] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
@@ -79,7 +106,7 @@ class WindowRankings:
 
     def _evict(self) -> None:
         now = self._clock()
-        for key in [key for key, (at, _) in self._cache.items() if now - at >= self._ttl_s]:
+        for key in [key for key, (at, _) in self._cache.items() if now - at >= MAX_AGE_S]:
             del self._cache[key]
 
 
