@@ -269,10 +269,19 @@ def main() -> int:
     parser.add_argument("--clients", default="1,16,64")
     parser.add_argument("--load-concurrency", type=int, default=48)
     parser.add_argument("--no-write", action="store_true", help="print the table only")
+    parser.add_argument(
+        "--reuse",
+        metavar="KEYSPACE",
+        help="measure a keyspace an earlier run loaded with the same --articles/--subbuzzes/"
+        "--days and kept (--keep), skipping the load (its note then says so)",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="do not drop the keyspace at the end (for --reuse)"
+    )
     args = parser.parse_args()
     args.clients = [int(part) for part in args.clients.split(",")]
 
-    keyspace = f"bench_query_{uuid.uuid4().hex[:8]}"
+    keyspace = args.reuse or f"bench_query_{uuid.uuid4().hex[:8]}"
     settings = CassandraSettings.from_env(keyspace=keyspace)
     admin = Store.connect(settings, keyspace=False)
     server: subprocess.Popen[bytes] | None = None
@@ -286,20 +295,26 @@ def main() -> int:
             flush=True,
         )
         started = time.monotonic()
-        asyncio.run(
-            load(
-                store,
-                articles=args.articles,
-                subbuzzes=args.subbuzzes,
-                days=args.days,
-                concurrency=args.load_concurrency,
+        if not args.reuse:
+            asyncio.run(
+                load(
+                    store,
+                    articles=args.articles,
+                    subbuzzes=args.subbuzzes,
+                    days=args.days,
+                    concurrency=args.load_concurrency,
+                )
             )
-        )
         load_seconds = time.monotonic() - started
         store.close()
+        loaded = (
+            f"loaded in {load_seconds:,.0f} s"
+            if not args.reuse
+            else "loaded by an earlier run and reused; a load takes about 6 minutes here"
+        )
         load_note = (
             f"Data: {args.articles:,} articles x {args.subbuzzes} sub-buzzes x {args.days} days "
-            f"of hourly data (loaded in {load_seconds:,.0f} s)."
+            f"of hourly data ({loaded})."
         )
         if (args.articles, args.subbuzzes, args.days) != (10_000, 50, 30):
             load_note += (
@@ -358,8 +373,11 @@ def main() -> int:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
-        print(f"dropping keyspace {keyspace}", flush=True)
-        admin.execute_sync(f"DROP KEYSPACE IF EXISTS {keyspace}")
+        if args.keep:
+            print(f"keeping keyspace {keyspace} (--reuse {keyspace} measures it again)")
+        else:
+            print(f"dropping keyspace {keyspace}", flush=True)
+            admin.execute_sync(f"DROP KEYSPACE IF EXISTS {keyspace}")
         admin.close()
 
 

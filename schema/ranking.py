@@ -57,7 +57,6 @@ class WindowRankings:
         self._clock = clock
         self._cache: dict[tuple[date, ...], tuple[float, Ranking]] = {}
         self._pending: dict[tuple[date, ...], asyncio.Future[Ranking]] = {}
-        self._refreshing: set[asyncio.Task[Ranking]] = set()
 
     async def ranking(self, days: list[date]) -> Ranking:
         key = tuple(days)
@@ -68,37 +67,37 @@ class WindowRankings:
                 return hit[1]
             if age < MAX_AGE_S:
                 if key not in self._pending:
-                    task = asyncio.create_task(self._compute_once(key, days))
-                    self._refreshing.add(task)
-                    task.add_done_callback(self._refreshed)
+                    self._start(key, days)
                 return hit[1]
         pending = self._pending.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        return await self._compute_once(key, days)
+        if pending is None:
+            pending = self._start(key, days)
+        return await asyncio.shield(pending)
 
-    def _refreshed(self, task: asyncio.Task[Ranking]) -> None:
-        self._refreshing.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("background refresh of a topArticles window failed: %s", task.exception())
+    def _start(self, key: tuple[date, ...], days: list[date]) -> asyncio.Future[Ranking]:
+        """One computation per window at a time: registered before this returns, so every
+        request of the same loop tick finds it (a task registering itself would start only
+        after they all had looked, and each would read the whole window again)."""
+        task = asyncio.ensure_future(self._compute_and_cache(key, days))
+        self._pending[key] = task
+        task.add_done_callback(self._finished(key))
+        return task
 
-    async def _compute_once(self, key: tuple[date, ...], days: list[date]) -> Ranking:
-        future: asyncio.Future[Ranking] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        try:
-            result = await self._compute(days)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters get it, nobody else must
-            raise
-        else:
-            future.set_result(result)
-            if self._ttl_s > 0:
-                self._evict()
-                self._cache[key] = (self._clock(), result)
-            return result
-        finally:
-            del self._pending[key]
+    def _finished(self, key: tuple[date, ...]) -> Callable[[asyncio.Future[Ranking]], None]:
+        def done(task: asyncio.Future[Ranking]) -> None:
+            if self._pending.get(key) is task:
+                del self._pending[key]
+            if not task.cancelled() and task.exception() is not None:
+                log.warning("reading a topArticles window failed: %s", task.exception())
+
+        return done
+
+    async def _compute_and_cache(self, key: tuple[date, ...], days: list[date]) -> Ranking:
+        result = await self._compute(days)
+        if self._ttl_s > 0:
+            self._evict()
+            self._cache[key] = (self._clock(), result)
+        return result
 
     async def _compute(self, days: list[date]) -> Ranking:
         per_day = await self._store.day_totals_by_article(days)

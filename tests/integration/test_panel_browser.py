@@ -8,9 +8,6 @@ missing browser or panel is a failure, never a skip. Screenshots go to test-arti
 from __future__ import annotations
 
 import json
-import signal
-import socket
-import subprocess
 import time
 import uuid
 from collections import defaultdict
@@ -25,6 +22,7 @@ from playwright.sync_api import ConsoleMessage, Error, Page, sync_playwright
 from server.panel import DEFAULT_DIR
 from subbuzz.config import CassandraSettings, NsqSettings
 from tests.integration.graphql_support import running_app
+from tests.integration.helpers import consumer_and_server, own_keyspace, simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -48,25 +46,6 @@ TOP_QUERY = """query($by: ArticleMetric!, $since: DateTime!, $until: DateTime!) 
 ARTICLE_QUERY = """query($id: ID!) {
   article(id: $id) { id views subbuzzes { position subbuzzId views } }
 }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_http(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"{process.args} exited with {process.returncode}"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer within {timeout_s}s")
 
 
 def _gql(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -98,59 +77,28 @@ def _publish(nsq: NsqSettings, events: list[dict[str, Any]]) -> None:
 def pipeline(
     subprocess_env: dict[str, str], subbuzz_exe: str, tmp_path: Path
 ) -> Iterator[tuple[str, dict[str, int]]]:
-    """A consumer and a server on this test's keyspace and topic, fed 2,000 simulated events;
+    """A consumer and a server on a keyspace and topic of this test's own (the page ranks
+    everything counted, so other tests' data must not be there), fed 2,000 simulated events;
     yields the server's base URL once every event reads back, with the published views."""
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make browser` installs Debian's chromium"
     assert (DEFAULT_DIR / "index.html").is_file(), "the panel is not built: run `make panel`"
-    events_file = tmp_path / "events.jsonl"
-    simulate = subprocess.run(
-        [
-            *(subbuzz_exe, "simulate", "-n", "2000", "--seed", "11", "--articles", "25"),
-            *("--output", str(events_file)),
-        ],
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert simulate.returncode == 0, simulate.stderr
-    views: dict[str, int] = defaultdict(int)
-    for line in events_file.read_text().splitlines():
-        views[json.loads(line)["article_id"]] += 1
-
-    port = _free_port()
-    consumer = subprocess.Popen(
-        [subbuzz_exe, "consume", "--metrics-port", str(_free_port())],
-        env=subprocess_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server = subprocess.Popen(
-        [subbuzz_exe, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=subprocess_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{base}/healthz", server, 60)
+    with (
+        own_keyspace(subprocess_env) as env,
+        consumer_and_server(subbuzz_exe, env, tmp_path) as running,
+    ):
+        events = simulate(
+            subbuzz_exe, env, tmp_path / "events.jsonl", count=2000, seed=11, articles=25
+        )
+        views: dict[str, int] = defaultdict(int)
+        for event in events:
+            views[event["article_id"]] += 1
         ids = sorted(views)
         deadline = time.monotonic() + 90
-        while _article_views(f"{base}/graphql", ids) != views:
-            assert consumer.poll() is None, "the consumer died"
+        while _article_views(running.graphql, ids) != views:
+            assert running.consumer.poll() is None, "the consumer died"
             assert time.monotonic() < deadline, "the simulated events were not all counted"
             time.sleep(0.5)
-        yield base, dict(views)
-    finally:
-        for process in (consumer, server):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in (consumer, server):
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        yield running.base, dict(views)
 
 
 def _shown_top(page: Page) -> list[tuple[str, int]]:

@@ -54,3 +54,17 @@ async def test_ttl_zero_reads_every_time() -> None:
     cache = WindowRankings(cast(Store, source), ttl_s=0)
     for expected in (1, 2, 3):
         assert _views(await cache.ranking([DAY])) == expected
+
+
+async def test_requests_of_one_tick_share_one_read() -> None:
+    now = [0.0]
+    source = _DayTotals()
+    cache = WindowRankings(cast(Store, source), ttl_s=2.0, clock=lambda: now[0])
+    first = await asyncio.gather(*(cache.ranking([DAY]) for _ in range(50)))
+    assert source.calls == 1 and {_views(r) for r in first} == {1}
+    now[0] = 3.0  # stale: 50 requests in one tick start one refresh between them
+    stale = await asyncio.gather(*(cache.ranking([DAY]) for _ in range(50)))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert {_views(r) for r in stale} == {1}
+    assert source.calls == 2
