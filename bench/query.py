@@ -207,8 +207,9 @@ def _report(results: list[dict[str, Any]], args: argparse.Namespace, load_note: 
         "",
         f"Each cell: {args.seconds:g} s of closed-loop clients (after 1 s warm-up) in a separate "
         "load process (httpx for GraphQL; cassandra-driver async for the floor). GraphQL "
-        "topArticles uses the server's default 2 s window cache; the driver floor recomputes "
-        "every time (16 partitions per day, merge, rank).",
+        "topArticles uses the server's window cache (fresh 2 s, then served while refreshed, "
+        "never older than 5 s); the driver floor recomputes every time (16 partitions per "
+        "day, merge, rank).",
         "",
         "| query | clients | GraphQL p50 ms | GraphQL p99 ms | GraphQL req/s | errors "
         "| driver p50 ms | driver p99 ms | driver req/s |",
