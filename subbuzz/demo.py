@@ -9,6 +9,7 @@ running before the demo is left running).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import subprocess
@@ -120,7 +121,14 @@ class _Children:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-            print(f"{name}: stopped (exit {process.returncode})", flush=True)
+            _say(f"{name}: stopped (exit {process.returncode})")
+
+
+def _say(text: str = "") -> None:
+    """Print, unless the terminal or pipe is gone: Ctrl-C also kills a `| tee`, and the
+    cleanup after it must still stop every process."""
+    with contextlib.suppress(OSError):
+        print(text, flush=True)
 
 
 def _post_graphql(url: str, query: str) -> dict:
@@ -131,6 +139,22 @@ def _post_graphql(url: str, query: str) -> dict:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
+
+
+def _todays_leader(url: str, today: str, *, timeout_s: float) -> str | None:
+    """Today's most viewed article, once the consumer has counted the burst's first flushes
+    (the all-time ranking needs a refresh first; today's window is read on demand)."""
+    query = f'{{ topArticles(since: "{today}", limit: 1) {{ article {{ id }} }} }}'
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            ranked = (_post_graphql(url, query).get("data") or {}).get("topArticles") or []
+        except OSError:
+            ranked = []
+        if ranked:
+            return str(ranked[0]["article"]["id"])
+        time.sleep(1)
+    return None
 
 
 def _wait_http(url: str, timeout_s: float) -> bool:
@@ -159,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)  # the terminal closed
     try:
         print("== 1/5 local stack (first run installs Cassandra and NSQ into the cache)")
         stack.install()
@@ -193,19 +218,9 @@ def run(args: argparse.Namespace) -> int:
             ],
             str(logs / "simulator.log"),
         )
-        time.sleep(2)  # let the consumer's first flushes land
-        top_id = "article-0"
-        try:
-            answer = _post_graphql(
-                f"{base}/graphql", "{ topArticles(limit: 1) { article { id } } }"
-            )
-            ranked = answer.get("data", {}).get("topArticles") or []
-            if ranked:
-                top_id = ranked[0]["article"]["id"]
-        except OSError as exc:
-            print(f"(could not ask the server for the top article: {exc})")
-        keyspace = CassandraSettings.from_env().keyspace
         today = time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime())
+        top_id = _todays_leader(f"{base}/graphql", today, timeout_s=30) or "article-0"
+        keyspace = CassandraSettings.from_env().keyspace
         print("== 5/5 where to look")
         panel_note = "" if _panel_built(f"{base}/panel/") else "   (not built: run `make panel`)"
         print(f"  Panel:      {base}/panel/   (live top articles and drop-off curves){panel_note}")
@@ -241,10 +256,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup
-        print("\nstopping" + (" (Ctrl-C)" if interrupted else ""), flush=True)
+        _say("\nstopping" + (" (Ctrl-C)" if interrupted else ""))
         children.stop_all()
         if already_running:
-            print("the stack was running before the demo: left running (subbuzz stack down)")
+            _say("the stack was running before the demo: left running (subbuzz stack down)")
         else:
-            stack.down()
+            stack.down(progress=_say)
         signal.signal(signal.SIGINT, signal.default_int_handler)
