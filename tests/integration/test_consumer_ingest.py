@@ -31,7 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from consumer.deadletter import decode_dead_letter
 from cql.buckets import day_of, hour_start_ms, month_of, shard_of, to_ms
 from cql.store import COUNTER_TABLES, Store
-from subbuzz.config import NsqSettings
+from subbuzz.config import NsqSettings, StackSettings
 
 # Fast flushes and short backoffs keep the tests quick; the defaults are for production.
 CONSUMER_ENV = {
@@ -642,3 +642,34 @@ def test_messages_delivered_too_often_are_dead_lettered_not_dropped(
     assert metrics["subbuzz_consumer_events_counted_total"] == 0
     views, _ = read_counters(store, prefix)
     assert not any(views.values())
+
+
+def test_a_consumer_finds_nsqd_through_nsqlookupd(
+    subbuzz_exe: str,
+    subprocess_env: dict[str, str],
+    nsq_settings: NsqSettings,
+    store: Store,
+    tmp_path: Path,
+) -> None:
+    """As compose.yaml runs it: nsqd nodes discovered through nsqlookupd's HTTP API."""
+    prefix = run_prefix()
+    events = make_events(seed=17, count=2_000, prefix=prefix, now_ms=now_ms())
+    topic, channel = nsq_settings.topic, nsq_settings.channel
+    # Creating the topic registers it with nsqlookupd, which the consumer then asks.
+    create_topic(nsq_settings, topic, channel)
+    lookupd = f"127.0.0.1:{StackSettings.from_env(subprocess_env).nsqlookupd_http_port}"
+    wait_until(
+        lambda: topic in httpx.get(f"http://{lookupd}/topics", timeout=2).text,
+        10,
+        "nsqlookupd to know the topic",
+    )
+    with consumers(
+        subbuzz_exe, subprocess_env, tmp_path, count=1, SUBBUZZ_LOOKUPD_HTTP_ADDRESSES=lookupd
+    ) as (consumer,):
+        publish(nsq_settings, topic, [encode(event) for event in events])
+        wait_until(
+            lambda: drained(nsq_settings, topic, channel, 2_000), 60, "channel drained", [consumer]
+        )
+        assert consumer.metric("subbuzz_consumer_events_counted_total") == 2_000
+        assert consumer.stop() == 0, consumer.log()
+    assert_counters_exact(store, prefix, events)
