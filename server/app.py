@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cassandra.policies import ExponentialReconnectionPolicy
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -277,10 +276,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The store reconnects within 5 s of Cassandra coming back, so /readyz turns true
+        # again quickly (cql/store.py sets the policy for every process).
         store = await Store.open(cassandra)
-        # The driver's default backs off up to 10 minutes between reconnection attempts;
-        # /readyz must turn true again within seconds of Cassandra coming back.
-        store.cluster.reconnection_policy = ExponentialReconnectionPolicy(0.5, 5.0)
         board = AllTimeBoard(
             store,
             size=settings.ranking_board_size,
