@@ -12,7 +12,6 @@ import asyncio
 import json
 import random
 import signal
-import socket
 import struct
 import subprocess
 import time
@@ -32,6 +31,8 @@ from consumer.deadletter import decode_dead_letter
 from cql.buckets import day_of, hour_start_ms, month_of, shard_of, to_ms
 from cql.store import COUNTER_TABLES, Store
 from subbuzz.config import NsqSettings, StackSettings
+
+from .helpers import free_port
 
 # Fast flushes and short backoffs keep the tests quick; the defaults are for production.
 CONSUMER_ENV = {
@@ -240,12 +241,6 @@ def read_topic(nsq_settings: NsqSettings, topic: str, count: int, timeout: float
 
 # ---------------------------------------------------------------------------------------------
 # Consumer processes
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ConsumerProcess:

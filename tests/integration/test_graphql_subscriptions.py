@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,19 +20,14 @@ from cql.store import Store
 from server.app import create_app
 from subbuzz.config import CassandraSettings
 from tests.integration.graphql_support import count, new_id, server_settings
+from tests.integration.helpers import free_port
 
 PROTOCOL = "graphql-transport-ws"
 TOKEN = "panel-token-0123456789"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _serve(cassandra: CassandraSettings, **overrides: Any) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     app = create_app(server_settings(server_port=port, **overrides), cassandra)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
