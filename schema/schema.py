@@ -30,6 +30,7 @@ from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from .context import Context
+from .execution import FastListExecutionContext
 from .query import Query
 from .subscription import Subscription
 from .types import SCALARS
@@ -153,6 +154,7 @@ def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
         query=Query,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=FastListExecutionContext,
         config=StrawberryConfig(
             scalar_map=SCALARS,
             batching_config=batching,
