@@ -15,10 +15,12 @@ exactly the result and errors it always would: the fast path never decides an er
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from graphql import (
+    GraphQLField,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -29,6 +31,8 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetails
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
 
 # (response key, resolve(source, info) -> raw value, serialize(raw) -> output, nullable);
 # a resolve of None marks __typename, whose value is the serialize slot (a constant).
@@ -102,20 +106,37 @@ class FastListExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 columns.append((response_key, None, object_type.name, False))
                 continue
             field = object_type.fields.get(name)
-            if field is None or field.args or not getattr(field.resolve, "_is_default", False):
+            resolve = field.resolve if field is not None else None
+            if field is None or resolve is None or field.args:
                 return _NOT_PLANNABLE
+            if not getattr(resolve, "_is_default", False):
+                return _NOT_PLANNABLE  # a resolver of the schema's own: it runs as usual
             middleware = self.middleware_manager
-            if middleware is not None and middleware.get_field_resolver(field.resolve) is not (
-                field.resolve
-            ):
+            if middleware is not None and middleware.get_field_resolver(resolve) is not resolve:
                 return _NOT_PLANNABLE  # a middleware wraps the field: it must see each call
             nullable = not isinstance(field.type, GraphQLNonNull)
             leaf = field.type if nullable else field.type.of_type
             if not is_leaf_type(leaf):
                 return _NOT_PLANNABLE
             assert isinstance(leaf, GraphQLLeafType)
-            columns.append((response_key, field.resolve, leaf.coerce_output_value, nullable))
+            reader = _reader(field, resolve)
+            columns.append((response_key, reader, leaf.coerce_output_value, nullable))
         return tuple(columns)
+
+
+def _reader(field: GraphQLField, resolve: Callable[..., Any]) -> Callable[..., Any]:
+    """``field.resolve`` itself, or the attribute getter it amounts to: strawberry's basic
+    resolver calls ``default_resolver(source, python_name)``, three calls deep."""
+    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if (
+        isinstance(definition, StrawberryField)
+        and definition.is_basic_field
+        and definition.default_resolver is getattr
+        and definition.python_name
+    ):
+        get = operator.attrgetter(definition.python_name)
+        return lambda source, _info: get(source)
+    return resolve
 
 
 def _row(item: Any, columns: tuple[_Column, ...]) -> dict[str, Any]:

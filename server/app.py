@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -43,6 +44,7 @@ from .settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
+_encode_json = msgspec.json.Encoder().encode
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics")
 
@@ -77,6 +79,11 @@ class _GraphQLView(GraphQL[Context, None]):
         )
         request.state.graphql_context = context
         return context
+
+    def encode_json(self, data: object) -> str:
+        # msgspec encodes a dashboard's response ~10x faster than json.dumps. A str, not
+        # bytes: strawberry would send bytes over a WebSocket as binary frames.
+        return _encode_json(data).decode()
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         # Browsers cannot send headers on a WebSocket: the token comes in connection_init,

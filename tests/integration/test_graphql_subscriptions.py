@@ -57,7 +57,9 @@ def ws_url_with_auth(cassandra_settings: CassandraSettings) -> Iterator[str]:
 
 
 async def _receive(socket: ClientConnection, timeout_s: float = 5.0) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), timeout_s))
+    frame = await asyncio.wait_for(socket.recv(), timeout_s)
+    assert isinstance(frame, str), "graphql-transport-ws messages are text frames"
+    message: dict[str, Any] = json.loads(frame)
     return message
 
 
