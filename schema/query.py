@@ -43,9 +43,18 @@ async def read_top_articles(
             )
     else:
         ranking = await context.window_rankings.ranking(days)
+    entries = ranking.top(by, limit)
+    # The ranked articles' all-time totals come with the ranking (one snapshot, no reads).
+    context.loaders.article_totals.prime_many(
+        {
+            article_id: ranking.all_time[article_id]
+            for article_id, _ in entries
+            if article_id in ranking.all_time
+        }
+    )
     return [
         RankedArticle(rank=index + 1, article_id=article_id, window=totals)
-        for index, (article_id, totals) in enumerate(ranking[by][:limit])
+        for index, (article_id, totals) in enumerate(entries)
     ]
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from cql.store import Store, Totals
@@ -27,10 +28,24 @@ from .windows import MAX_TOP_LIMIT, ArticleMetric, ranked, sum_days
 
 log = logging.getLogger(__name__)
 
-Ranking = dict[ArticleMetric, list[tuple[str, Totals]]]
+
+@dataclass(frozen=True)
+class Ranking:
+    """The best articles by each metric. A window's ranking carries its articles' all-time
+    totals as read when it was made: a topArticles answer (rank, window values and
+    ``article``) is then one snapshot, and serving it from the cache reads nothing from
+    Cassandra. The all-time board's ranking carries none (``all_time`` is empty)."""
+
+    by_metric: dict[ArticleMetric, list[tuple[str, Totals]]]
+    all_time: Mapping[str, Totals | None]
+
+    def top(self, metric: ArticleMetric, limit: int) -> list[tuple[str, Totals]]:
+        return self.by_metric[metric][:limit]
 
 
-def _rank_both(totals: dict[str, Totals], limit: int) -> Ranking:
+def _rank_both(
+    totals: dict[str, Totals], limit: int
+) -> dict[ArticleMetric, list[tuple[str, Totals]]]:
     return {metric: ranked(totals, metric, limit) for metric in ArticleMetric}
 
 
@@ -101,7 +116,9 @@ class WindowRankings:
 
     async def _compute(self, days: list[date]) -> Ranking:
         per_day = await self._store.day_totals_by_article(days)
-        return _rank_both(sum_days(per_day.values()), MAX_TOP_LIMIT)
+        by_metric = _rank_both(sum_days(per_day.values()), MAX_TOP_LIMIT)
+        ranked_ids = {article_id for entries in by_metric.values() for article_id, _ in entries}
+        return Ranking(by_metric, await self._store.article_totals(ranked_ids))
 
     def _evict(self) -> None:
         now = self._clock()
@@ -194,7 +211,9 @@ class AllTimeBoard:
         # A consumer may write a day row before the article's total: look once more next time.
         self._recheck = changed
         self._refreshed_at = started
-        self._ranking = _rank_both(self._entries, MAX_TOP_LIMIT)
+        # No all-time totals ride along: the board is refreshed far less often than a window,
+        # so a ranked article's totals are read live.
+        self._ranking = Ranking(_rank_both(self._entries, MAX_TOP_LIMIT), {})
         self._ready.set()
         if changed or seeding:
             await self._store.save_ranking_snapshot(

@@ -189,7 +189,12 @@ class RankedArticle:
     article_id: strawberry.Private[str]
     window: strawberry.Private[Totals]
 
-    @strawberry.field(description="The article with its all-time totals.")
+    @strawberry.field(
+        description=(
+            "The article with its all-time totals; in a since/until ranking, read together "
+            "with the ranking (at most 5 s ago)."
+        )
+    )
     async def article(self, info: strawberry.Info[Context]) -> Article:
         totals = await info.context.loaders.article_totals.load(self.article_id)
         return Article(id=strawberry.ID(self.article_id), totals=totals or ZERO)

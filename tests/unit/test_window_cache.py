@@ -22,9 +22,12 @@ class _DayTotals:
         await asyncio.sleep(0)
         return {day: {"a": Totals(views=self.calls, time_ms=0)} for day in days}
 
+    async def article_totals(self, article_ids: Any) -> dict[str, Totals | None]:
+        return {article_id: Totals(views=self.calls, time_ms=0) for article_id in article_ids}
+
 
 def _views(ranking: Any) -> int:
-    return int(ranking[ArticleMetric.VIEWS][0][1].views)
+    return int(ranking.top(ArticleMetric.VIEWS, 1)[0][1].views)
 
 
 async def test_fresh_then_stale_while_refreshing_then_too_old() -> None:
