@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
 import strawberry
+from strawberry.types.nodes import SelectedField
 
 from .context import Context
 from .types import Article, DateTime, Engagement, RankedArticle
 from .windows import (
     ArticleMetric,
     BadArgument,
+    Granularity,
     check_id,
     check_ids,
     check_limit,
+    series_window,
     top_days,
 )
 
@@ -21,6 +28,32 @@ async def read_article(context: Context, id: strawberry.ID) -> Article | None:
     check_id("article", id)
     totals = await context.loaders.article_totals.load(id)
     return None if totals is None else Article(id=id, totals=totals)
+
+
+def prefetch_article_parts(info: strawberry.Info[Context], article_id: str) -> None:
+    """Starts the sub-buzz and default-series reads that the selection asks for now, in the
+    same round trip as the totals, rather than one round trip later when their resolvers run:
+    they load through the request's DataLoaders, which the resolvers then find filled.
+
+    Only plain selections are looked at (not fragments) and only a series without
+    arguments (the dashboard's last 24 hours); anything else is read when resolved."""
+    loaders = info.context.loaders
+    for field in info.selected_fields:
+        for selection in field.selections:
+            if not isinstance(selection, SelectedField) or selection.directives:
+                continue
+            if selection.name == "subbuzzes":
+                _quietly(loaders.subbuzzes.load(article_id))
+            elif selection.name == "series" and not selection.arguments:
+                window = series_window(Granularity.HOUR, None, None, now=info.context.now())
+                _quietly(loaders.hourly.load_many(window.hour_partitions(article_id)))
+
+
+def _quietly(read: Awaitable[Any]) -> None:
+    """A prefetch nobody awaits (the article turned out unknown) must not log a failure that
+    the resolvers, had they run, would have reported."""
+    future = asyncio.ensure_future(read)
+    future.add_done_callback(lambda done: done.cancelled() or done.exception())
 
 
 async def read_top_articles(
@@ -62,6 +95,8 @@ async def read_top_articles(
 class Query:
     @strawberry.field(description="Null when nothing was ever counted for the article.")
     async def article(self, info: strawberry.Info[Context], id: strawberry.ID) -> Article | None:
+        check_id("article", id)
+        prefetch_article_parts(info, id)
         return await read_article(info.context, id)
 
     @strawberry.field(description="At most 100 ids; order kept; null for an unknown id.")

@@ -250,3 +250,46 @@ async def test_dataloaders_batch_a_100_article_query(store: Store, client: TestC
     assert calls == {"article_totals": 1, "subbuzz_stats": 1, "hourly_buckets": 1}
     # One single-partition read per distinct key: 100 totals + 10 sub-buzz + 10 hourly.
     assert len(statements) == 120
+
+
+async def test_a_dashboard_reads_its_parts_in_the_same_round_trip_as_the_totals(
+    store: Store, client: TestClient
+) -> None:
+    article = new_id("dash")
+    now = datetime.now(UTC)
+    await count(store, article_id=article, at=now, views=4, time_ms=40, subbuzz_id="sb-1")
+    app_store: Store = client.app.state.store  # type: ignore[attr-defined]
+    events: list[tuple[str, str]] = []
+    wrapped = ("article_totals", "subbuzz_stats", "hourly_buckets")
+    originals = {name: getattr(app_store, name) for name in wrapped}
+
+    def recording(name: str) -> Any:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            events.append(("start", name))
+            try:
+                return await originals[name](*args, **kwargs)
+            finally:
+                events.append(("end", name))
+
+        return call
+
+    for name in wrapped:
+        setattr(app_store, name, recording(name))
+    try:
+        body = gql(
+            client,
+            "query($id: ID!) { article(id: $id) { views subbuzzes { subbuzzId views }"
+            " series { views } } }",
+            {"id": article},
+        )
+    finally:
+        for name in wrapped:
+            delattr(app_store, name)
+    assert "errors" not in body, body
+    assert body["data"]["article"]["views"] == 4
+    assert body["data"]["article"]["subbuzzes"] == [{"subbuzzId": "sb-1", "views": 4}]
+    assert sum(point["views"] for point in body["data"]["article"]["series"]) == 4
+    # All three reads are sent before the totals come back, and each only once.
+    first_end = events.index(("end", "article_totals"))
+    assert {name for kind, name in events[:first_end] if kind == "start"} == set(wrapped)
+    assert sorted(events) == sorted((kind, name) for kind in ("start", "end") for name in wrapped)
