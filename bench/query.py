@@ -206,7 +206,8 @@ def _report(results: list[dict[str, Any]], args: argparse.Namespace, load_note: 
         load_note,
         "",
         f"Each cell: {args.seconds:g} s of closed-loop clients (after 1 s warm-up) in a separate "
-        "load process (httpx for GraphQL; cassandra-driver async for the floor). GraphQL "
+        "load process (a lean HTTP/1.1 keep-alive client, bench/http_client.py, for GraphQL; "
+        "cassandra-driver async for the floor). GraphQL "
         "topArticles uses the server's window cache (fresh 2 s, then served while refreshed, "
         "never older than 5 s); the driver floor recomputes every time (16 partitions per "
         "day, merge, rank).",

@@ -17,6 +17,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.http_client import HttpError, JsonPoster
 from cql.buckets import TOP_SHARDS
 
 DASHBOARD = (
@@ -52,20 +53,27 @@ def graphql_request(scenario: str, articles: int) -> tuple[str, dict[str, Any]]:
 async def _graphql_worker(
     url: str, scenario: str, articles: int, deadline: float, latencies: list[float]
 ) -> int:
-    import httpx
-
     errors = 0
-    async with httpx.AsyncClient(timeout=30) as client:
+    client = JsonPoster(url)
+    try:
         while time.perf_counter() < deadline:
             query, variables = graphql_request(scenario, articles)
             started = time.perf_counter()
-            response = await client.post(url, json={"query": query, "variables": variables})
+            try:
+                status, body = await asyncio.wait_for(
+                    client.post({"query": query, "variables": variables}), 30
+                )
+            except (HttpError, TimeoutError):
+                await client.close()
+                errors += 1
+                continue
             elapsed = time.perf_counter() - started
-            body = response.json()
-            if response.status_code != 200 or body.get("errors"):
+            if status != 200 or not isinstance(body, dict) or body.get("errors"):
                 errors += 1
             else:
                 latencies.append(elapsed)
+    finally:
+        await client.close()
     return errors
 
 

@@ -389,7 +389,12 @@ class Store:
     ) -> list[Any]:
         """Run one read per parameter tuple, at most ``concurrency`` in flight, results in order.
         The bound keeps one wide GraphQL request from flooding the connection pool."""
-        semaphore = asyncio.Semaphore(concurrency or READ_CONCURRENCY)
+        limit = concurrency or READ_CONCURRENCY
+        if len(params) == 1:
+            return [await self.execute(cql, params[0])]
+        if len(params) <= limit:  # the common case: no semaphore round per read
+            return list(await asyncio.gather(*(self.execute(cql, values) for values in params)))
+        semaphore = asyncio.Semaphore(limit)
 
         async def _one(values: Sequence[Any]) -> Any:
             async with semaphore:
