@@ -155,6 +155,32 @@ def _wait_ready(url: str, timeout_s: float) -> None:
     raise RuntimeError(f"the server did not become ready at {url}")
 
 
+def _wait_for_compactions(admin: Store, keyspace: str, *, timeout_s: float) -> None:
+    """Measure only once Cassandra has finished compacting what the load wrote: a compaction
+    running in the background takes a core from every cell measured meanwhile."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        tasks = [
+            row
+            for row in admin.execute_sync(
+                "SELECT keyspace_name, table_name, kind, progress, total "
+                "FROM system_views.sstable_tasks"
+            )
+            if row.keyspace_name == keyspace
+        ]
+        if not tasks:
+            return
+        if time.monotonic() > deadline:
+            print(f"  measuring with {len(tasks)} sstable task(s) still running", flush=True)
+            return
+        done = ", ".join(
+            f"{row.kind} {row.table_name} {100 * row.progress / max(row.total, 1):.0f}%"
+            for row in tasks
+        )
+        print(f"  waiting for Cassandra's sstable tasks: {done}", flush=True)
+        time.sleep(10)
+
+
 def _load_process(args: list[str]) -> dict[str, Any]:
     output = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "query_load.py"), *args],
@@ -236,18 +262,15 @@ def _report(results: list[dict[str, Any]], args: argparse.Namespace, load_note: 
             f"{'met' if dash16['p99_ms'] <= 25 else 'NOT met'}"
         )
     for scenario in ("top1", "top7"):
-        worst = max(
-            (
-                by_key[("graphql", scenario, c)]["p99_ms"]
-                for c in args.clients
-                if ("graphql", scenario, c) in by_key
-            ),
-            default=float("nan"),
+        cells = [
+            (c, by_key[("graphql", scenario, c)]["p99_ms"])
+            for c in args.clients
+            if ("graphql", scenario, c) in by_key
+        ]
+        verdicts = "; ".join(
+            f"{c} client(s) {p99:.1f} ms {'met' if p99 <= 50 else 'NOT met'}" for c, p99 in cells
         )
-        lines.append(
-            f"- (b) {scenario} p99 ≤ 50 ms: worst p99 over 1/16/64 clients {worst:.1f} ms — "
-            f"{'met' if worst <= 50 else 'NOT met'}"
-        )
+        lines.append(f"- (b) {scenario} p99 ≤ 50 ms: {verdicts}")
     for clients in args.clients:
         g = by_key.get(("graphql", "dashboard", clients))
         d = dash_driver.get(clients)
@@ -271,6 +294,13 @@ def main() -> int:
     parser.add_argument("--clients", default="1,16,64")
     parser.add_argument("--load-concurrency", type=int, default=48)
     parser.add_argument("--no-write", action="store_true", help="print the table only")
+    parser.add_argument(
+        "--compaction-wait",
+        type=float,
+        default=900,
+        metavar="SECONDS",
+        help="wait at most this long for compactions of the loaded keyspace before measuring",
+    )
     parser.add_argument(
         "--reuse",
         metavar="KEYSPACE",
@@ -309,6 +339,7 @@ def main() -> int:
             )
         load_seconds = time.monotonic() - started
         store.close()
+        _wait_for_compactions(admin, keyspace, timeout_s=args.compaction_wait)
         loaded = (
             f"loaded in {load_seconds:,.0f} s"
             if not args.reuse
