@@ -172,6 +172,9 @@ class SubbuzzRow:
 READ_CONCURRENCY = 64
 """Reads one request keeps in flight at most (see ``Store.read_many``)."""
 
+WINDOW_READ_CONCURRENCY = 8
+"""Day-shard reads a ranking keeps in flight (see ``Store.window_totals``)."""
+
 
 def _as_date(value: Any) -> date:
     # The driver returns cassandra.util.Date for a CQL date.
@@ -461,6 +464,33 @@ class Store:
             for row in rows:
                 into[row.article_id] = _totals(row)
         return merged
+
+    async def window_totals(self, days: Iterable[date]) -> dict[str, Totals]:
+        """Each article's totals summed over the given UTC days (every shard of each day).
+
+        A week is ~100 partitions and tens of thousands of rows: each partition's rows are
+        added as its read returns, so the event loop handles the window in small steps and
+        requests keep being served meanwhile (summed after one ``gather``, the merge held the
+        loop for ~110 ms)."""
+        cql = "SELECT article_id, views, time_ms FROM top_by_day WHERE day = ? AND shard = ?"
+        keys = [(day, shard) for day in dict.fromkeys(days) for shard in range(TOP_SHARDS)]
+        sums: dict[str, list[int]] = {}
+        # Few reads in flight: results that return together are added in one loop iteration.
+        semaphore = asyncio.Semaphore(WINDOW_READ_CONCURRENCY)
+
+        async def add(key: tuple[date, int]) -> None:
+            async with semaphore:
+                rows = await self.execute(cql, key)
+            for article_id, views, time_ms in rows:
+                seen = sums.get(article_id)
+                if seen is None:
+                    sums[article_id] = [views or 0, time_ms or 0]
+                else:
+                    seen[0] += views or 0
+                    seen[1] += time_ms or 0
+
+        await asyncio.gather(*(add(key) for key in keys))
+        return {article_id: Totals(views, time_ms) for article_id, (views, time_ms) in sums.items()}
 
     async def scan_article_totals(self) -> dict[str, Totals]:
         """A FULL scan of ``article_totals``. Never on a request path: only to seed the

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from cql.store import Store, Totals
 
-from .windows import MAX_TOP_LIMIT, ArticleMetric, ranked, sum_days
+from .windows import MAX_TOP_LIMIT, ArticleMetric, ranked
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,7 @@ class WindowRankings:
         return result
 
     async def _compute(self, days: list[date]) -> Ranking:
-        per_day = await self._store.day_totals_by_article(days)
-        by_metric = _rank_both(sum_days(per_day.values()), MAX_TOP_LIMIT)
+        by_metric = _rank_both(await self._store.window_totals(days), MAX_TOP_LIMIT)
         ranked_ids = {article_id for entries in by_metric.values() for article_id, _ in entries}
         return Ranking(by_metric, await self._store.article_totals(ranked_ids))
 

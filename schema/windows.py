@@ -157,19 +157,6 @@ def metric_value(totals: Totals, metric: ArticleMetric) -> int:
     return totals.views if metric is ArticleMetric.VIEWS else totals.time_ms
 
 
-def sum_days(days: Iterable[Mapping[str, Totals]]) -> dict[str, Totals]:
-    merged: dict[str, Totals] = {}
-    for per_article in days:
-        for article_id, totals in per_article.items():
-            seen = merged.get(article_id)
-            merged[article_id] = (
-                totals
-                if seen is None
-                else Totals(seen.views + totals.views, seen.time_ms + totals.time_ms)
-            )
-    return merged
-
-
 def ranked(
     totals: Mapping[str, Totals], metric: ArticleMetric, limit: int
 ) -> list[tuple[str, Totals]]:

@@ -240,7 +240,7 @@ async def test_window_cache_serves_a_repeat_within_its_ttl(
         await count(store, article_id=article, at=day, views=1, time_ms=1)
         served = cached.app.state.store  # type: ignore[attr-defined]
         reads: list[str] = []
-        for name in ("article_totals", "day_totals_by_article"):
+        for name in ("article_totals", "window_totals"):
             read = getattr(served, name)
             setattr(served, name, _recording(read, name, reads))
         second = gql(cached, query, window)

@@ -15,7 +15,6 @@ from schema.windows import (
     check_limit,
     ranked,
     series_window,
-    sum_days,
     top_days,
     zero_filled,
 )
@@ -125,11 +124,6 @@ def test_ranking_breaks_ties_by_article_id() -> None:
     totals = {"c": Totals(5, 1), "a": Totals(5, 9), "b": Totals(7, 2), "d": Totals(1, 100)}
     assert [key for key, _ in ranked(totals, ArticleMetric.VIEWS, 3)] == ["b", "a", "c"]
     assert [key for key, _ in ranked(totals, ArticleMetric.TIME_SPENT, 2)] == ["d", "a"]
-
-
-def test_sum_days_adds_per_article() -> None:
-    merged = sum_days([{"a": Totals(1, 10), "b": Totals(2, 20)}, {"a": Totals(3, 30)}])
-    assert merged == {"a": Totals(4, 40), "b": Totals(2, 20)}
 
 
 def test_limits_on_limit_and_ids() -> None:

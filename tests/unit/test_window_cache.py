@@ -17,10 +17,10 @@ class _DayTotals:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def day_totals_by_article(self, days: list[date]) -> dict[date, dict[str, Totals]]:
+    async def window_totals(self, days: list[date]) -> dict[str, Totals]:
         self.calls += 1
         await asyncio.sleep(0)
-        return {day: {"a": Totals(views=self.calls, time_ms=0)} for day in days}
+        return {"a": Totals(views=self.calls, time_ms=0)}
 
     async def article_totals(self, article_ids: Any) -> dict[str, Totals | None]:
         return {article_id: Totals(views=self.calls, time_ms=0) for article_id in article_ids}
