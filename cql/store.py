@@ -456,13 +456,18 @@ class Store:
         """Every article counted on each UTC day: all ``TOP_SHARDS`` partitions of the day."""
         cql = "SELECT article_id, views, time_ms FROM top_by_day WHERE day = ? AND shard = ?"
         unique = list(dict.fromkeys(days))
-        keys = [(day, shard) for day in unique for shard in range(TOP_SHARDS)]
-        results = await self.read_many(cql, keys)
         merged: dict[date, dict[str, Totals]] = {day: {} for day in unique}
-        for (day, _shard), rows in zip(keys, results, strict=True):
+        # As in window_totals: each shard's rows are added as they return, few in flight.
+        semaphore = asyncio.Semaphore(WINDOW_READ_CONCURRENCY)
+
+        async def add(day: date, shard: int) -> None:
+            async with semaphore:
+                rows = await self.execute(cql, (day, shard))
             into = merged[day]
-            for row in rows:
-                into[row.article_id] = _totals(row)
+            for article_id, views, time_ms in rows:
+                into[article_id] = Totals(views or 0, time_ms or 0)
+
+        await asyncio.gather(*(add(day, shard) for day in unique for shard in range(TOP_SHARDS)))
         return merged
 
     async def window_totals(self, days: Iterable[date]) -> dict[str, Totals]:

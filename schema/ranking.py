@@ -189,12 +189,21 @@ class AllTimeBoard:
         last_day = (started + timedelta(days=1)).date()
         days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
         per_day = await self._store.day_totals_by_article(days)
-        seen = {
-            (day, article_id): totals
-            for day, articles in per_day.items()
-            for article_id, totals in articles.items()
-        }
-        changed = {key[1] for key, totals in seen.items() if self._day_seen.get(key) != totals}
+        horizon_start = (started - self._horizon).date()
+        seen: dict[tuple[date, str], Totals] = {}
+        changed: set[str] = set()
+        last_seen = self._day_seen
+        for day, articles in per_day.items():
+            keep = day >= horizon_start
+            for article_id, totals in articles.items():
+                key = (day, article_id)
+                if last_seen.get(key) != totals:
+                    changed.add(article_id)
+                if keep:
+                    seen[key] = totals
+            # A day at a time: the horizon holds ~10^5 entries on a large site, and the
+            # requests this process serves should not wait for all of them at once.
+            await asyncio.sleep(0)
         if seeding:
             # Never ranked before: the one full scan, read after the day partitions above so
             # nothing counted in between is missed.
@@ -205,8 +214,7 @@ class AllTimeBoard:
             candidates = dict(self._entries)
             candidates.update({key: value for key, value in fresh.items() if value is not None})
         self._entries = _keep_best(candidates, self._size)
-        horizon_start = (started - self._horizon).date()
-        self._day_seen = {key: value for key, value in seen.items() if key[0] >= horizon_start}
+        self._day_seen = seen
         # A consumer may write a day row before the article's total: look once more next time.
         self._recheck = changed
         self._refreshed_at = started
