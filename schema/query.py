@@ -9,6 +9,8 @@ from typing import Any
 import strawberry
 from strawberry.types.nodes import SelectedField
 
+from cql.store import ZERO
+
 from .context import Context
 from .types import Article, DateTime, Engagement, RankedArticle
 from .windows import (
@@ -27,7 +29,7 @@ async def read_article(context: Context, id: strawberry.ID) -> Article | None:
     """``article(id)``; the live ``article`` stream reads through here too."""
     check_id("article", id)
     totals = await context.loaders.article_totals.load(id)
-    return None if totals is None else Article(id=id, totals=totals)
+    return None if totals is None else Article.of(id, totals)
 
 
 def prefetch_article_parts(info: strawberry.Info[Context], article_id: str) -> None:
@@ -77,17 +79,21 @@ async def read_top_articles(
     else:
         ranking = await context.window_rankings.ranking(days)
     entries = ranking.top(by, limit)
-    # The ranked articles' all-time totals come with the ranking (one snapshot, no reads).
-    context.loaders.article_totals.prime_many(
-        {
-            article_id: ranking.all_time[article_id]
-            for article_id, _ in entries
-            if article_id in ranking.all_time
-        }
+    # A window's ranking brings its articles' all-time totals (one snapshot, no reads); the
+    # all-time board's are read now, in one batch.
+    all_time = ranking.all_time
+    missing = [article_id for article_id, _ in entries if article_id not in all_time]
+    loaded = dict(
+        zip(missing, await context.loaders.article_totals.load_many(missing), strict=True)
     )
     return [
-        RankedArticle(rank=index + 1, article_id=article_id, window=totals)
-        for index, (article_id, totals) in enumerate(entries)
+        RankedArticle.of(
+            index + 1,
+            article_id,
+            window,
+            all_time.get(article_id) or loaded.get(article_id) or ZERO,
+        )
+        for index, (article_id, window) in enumerate(entries)
     ]
 
 
@@ -106,7 +112,7 @@ class Query:
         check_ids(ids)
         found = await info.context.loaders.article_totals.load_many(ids)
         return [
-            None if totals is None else Article(id=article_id, totals=totals)
+            None if totals is None else Article.of(article_id, totals)
             for article_id, totals in zip(ids, found, strict=True)
         ]
 
@@ -131,10 +137,10 @@ class Query:
     async def session(self, info: strawberry.Info[Context], id: strawberry.ID) -> Engagement | None:
         check_id("session", id)
         totals = await info.context.loaders.session_totals.load(id)
-        return None if totals is None else Engagement(id=id, totals=totals)
+        return None if totals is None else Engagement.of(id, totals)
 
     @strawberry.field(description="Null when nothing was ever counted for the user.")
     async def user(self, info: strawberry.Info[Context], id: strawberry.ID) -> Engagement | None:
         check_id("user", id)
         totals = await info.context.loaders.user_totals.load(id)
-        return None if totals is None else Engagement(id=id, totals=totals)
+        return None if totals is None else Engagement.of(id, totals)

@@ -75,12 +75,8 @@ class Subscription:
         while True:
             _fresh_reads(context)
             ranking = await read_top_articles(context, by=by, since=since, until=until, limit=limit)
-            totals = await context.loaders.article_totals.load_many(
-                [entry.article_id for entry in ranking]
-            )
             fingerprint = tuple(
-                (entry.article_id, entry.window, total)
-                for entry, total in zip(ranking, totals, strict=True)
+                (entry.article.id, entry.window, entry.article.totals) for entry in ranking
             )
             if changes.should_yield(fingerprint):
                 yield ranking

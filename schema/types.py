@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
 from cql.buckets import to_datetime
-from cql.store import ZERO, SubbuzzRow, Totals
+from cql.store import SubbuzzRow, Totals
 
 from .context import Context
 from .windows import (
@@ -80,20 +80,20 @@ def _average(totals: Totals) -> float:
 
 @strawberry.type(description="Views and time spent of one session or one user.")
 class Engagement:
+    # Plain fields, filled by ``of``: a field without a resolver is the cheapest to execute.
     id: strawberry.ID
-    totals: strawberry.Private[Totals]
+    views: BigInt
+    time_spent_ms: BigInt
+    avg_time_ms: float = strawberry.field(description="timeSpentMs / views; 0 when views is 0.")
 
-    @strawberry.field
-    def views(self) -> BigInt:
-        return BigInt(self.totals.views)
-
-    @strawberry.field
-    def time_spent_ms(self) -> BigInt:
-        return BigInt(self.totals.time_ms)
-
-    @strawberry.field(description="timeSpentMs / views; 0 when views is 0.")
-    def avg_time_ms(self) -> float:
-        return _average(self.totals)
+    @classmethod
+    def of(cls, id: str, totals: Totals) -> Engagement:
+        return cls(
+            id=strawberry.ID(id),
+            views=BigInt(totals.views),
+            time_spent_ms=BigInt(totals.time_ms),
+            avg_time_ms=_average(totals),
+        )
 
 
 @strawberry.type(description="One sub-buzz of an article.")
@@ -125,20 +125,22 @@ class Point:
 
 @strawberry.type(description="An article's all-time engagement.")
 class Article:
+    # Totals are plain fields, filled by ``of``; sub-buzzes and series are read when asked.
     id: strawberry.ID
+    views: BigInt = strawberry.field(description="Sub-buzz views counted in this article.")
+    time_spent_ms: BigInt
+    avg_time_ms: float = strawberry.field(description="timeSpentMs / views; 0 when views is 0.")
     totals: strawberry.Private[Totals]
 
-    @strawberry.field(description="Sub-buzz views counted in this article.")
-    def views(self) -> BigInt:
-        return BigInt(self.totals.views)
-
-    @strawberry.field
-    def time_spent_ms(self) -> BigInt:
-        return BigInt(self.totals.time_ms)
-
-    @strawberry.field(description="timeSpentMs / views; 0 when views is 0.")
-    def avg_time_ms(self) -> float:
-        return _average(self.totals)
+    @classmethod
+    def of(cls, id: str, totals: Totals) -> Article:
+        return cls(
+            id=strawberry.ID(id),
+            views=BigInt(totals.views),
+            time_spent_ms=BigInt(totals.time_ms),
+            avg_time_ms=_average(totals),
+            totals=totals,
+        )
 
     @strawberry.field(description="Ordered by position, then subbuzzId.")
     async def subbuzzes(self, info: strawberry.Info[Context]) -> list[SubbuzzStat]:
@@ -186,23 +188,22 @@ class Article:
 )
 class RankedArticle:
     rank: int
-    article_id: strawberry.Private[str]
-    window: strawberry.Private[Totals]
-
-    @strawberry.field(
+    article: Article = strawberry.field(
         description=(
             "The article with its all-time totals; in a since/until ranking, read together "
             "with the ranking (at most 5 s ago)."
         )
     )
-    async def article(self, info: strawberry.Info[Context]) -> Article:
-        totals = await info.context.loaders.article_totals.load(self.article_id)
-        return Article(id=strawberry.ID(self.article_id), totals=totals or ZERO)
+    views: BigInt
+    time_spent_ms: BigInt
+    window: strawberry.Private[Totals]
 
-    @strawberry.field
-    def views(self) -> BigInt:
-        return BigInt(self.window.views)
-
-    @strawberry.field
-    def time_spent_ms(self) -> BigInt:
-        return BigInt(self.window.time_ms)
+    @classmethod
+    def of(cls, rank: int, article_id: str, window: Totals, all_time: Totals) -> RankedArticle:
+        return cls(
+            rank=rank,
+            article=Article.of(article_id, all_time),
+            views=BigInt(window.views),
+            time_spent_ms=BigInt(window.time_ms),
+            window=window,
+        )

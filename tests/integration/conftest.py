@@ -27,7 +27,7 @@ from devstack.health import cassandra_ready, http_ok
 from devstack.stack import LocalStack
 from subbuzz.config import CassandraSettings, NsqSettings, StackSettings, env_name
 
-from .helpers import venv_script
+from .helpers import drop_keyspace, venv_script
 
 _NAMES_A_STACK = ("cassandra_port", "nsqd_tcp_port", "cassandra_hosts", "nsqd_tcp_addresses")
 
@@ -145,7 +145,7 @@ def cassandra_settings(service_env: dict[str, str]) -> Iterator[CassandraSetting
         migrations.apply(store)
         yield settings
     finally:
-        store.execute_sync(f"DROP KEYSPACE IF EXISTS {keyspace}")
+        drop_keyspace(store, keyspace)
         store.close()
 
 

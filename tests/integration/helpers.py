@@ -129,5 +129,21 @@ def own_keyspace(env: dict[str, str]) -> Iterator[dict[str, str]]:
         migrations.apply(admin)
         yield {**env, env_name("keyspace"): keyspace}
     finally:
-        admin.execute_sync(f"DROP KEYSPACE IF EXISTS {keyspace}")
+        drop_keyspace(admin, keyspace)
         admin.close()
+
+
+def drop_keyspace(store: Any, keyspace: str, *, within_s: float = 30.0) -> None:
+    """Drops a test keyspace, retrying while the store reconnects: a test that restarts
+    Cassandra can leave the session's connection defunct for a few seconds."""
+    from cql.store import StoreError
+
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            store.execute_sync(f"DROP KEYSPACE IF EXISTS {keyspace}")
+            return
+        except StoreError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
