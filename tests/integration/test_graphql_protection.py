@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -293,3 +294,8 @@ async def test_a_dashboard_reads_its_parts_in_the_same_round_trip_as_the_totals(
     first_end = events.index(("end", "article_totals"))
     assert {name for kind, name in events[:first_end] if kind == "start"} == set(wrapped)
     assert sorted(events) == sorted((kind, name) for kind in ("start", "end") for name in wrapped)
+
+
+def test_startup_moves_its_objects_out_of_the_collectors_sight(client: TestClient) -> None:
+    # The app has started (the fixture's client ran its lifespan): what startup made is frozen.
+    assert gc.get_freeze_count() > 10_000
