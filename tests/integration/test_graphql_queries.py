@@ -356,3 +356,65 @@ async def test_a_missing_counter_row_is_zero_in_a_series_and_subbuzzes(
 
 def test_day_helper_is_utc() -> None:
     assert _far_day().tzinfo is UTC and _far_day().date() >= date(2001, 1, 1)
+
+
+async def test_the_fast_list_path_answers_as_graphql_core_does(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real schema, real data: the server's executor and graphql-core's own give the same
+    answer to a dashboard-shaped query (with aliases, a fragment and __typename)."""
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+    from schema import execution
+    from schema.context import Context
+    from schema.ranking import WindowRankings
+    from schema.schema import build_schema
+
+    rows_built: list[object] = []
+    build_row = execution._row
+
+    def counting(item: Any, columns: Any) -> dict[str, Any]:
+        rows_built.append(item)
+        return build_row(item, columns)
+
+    monkeypatch.setattr(execution, "_row", counting)
+
+    article = new_id("same")
+    now = datetime.now(UTC)
+    for index in range(12):
+        await count(
+            store,
+            article_id=article,
+            at=now - timedelta(hours=index * 3),
+            views=BIG + index,
+            time_ms=index * 7,
+            subbuzz_id=f"sb-{index % 5}",
+            position=index % 5,
+        )
+    query = (
+        "query($id: ID!) { article(id: $id) { id views avgTimeMs"
+        " subbuzzes { ...Sub p: position __typename }"
+        " series { start views timeSpentMs }"
+        ' daily: series(granularity: DAY, since: "2020-01-01T00:00:00Z",'
+        ' until: "2020-03-01T00:00:00Z") { start views } } }'
+        " fragment Sub on SubbuzzStat { subbuzzId views timeSpentMs avgTimeMs }"
+    )
+    fast = build_schema()
+    stock = build_schema()
+    stock.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    answers = []
+    for schema in (fast, stock):
+        context = Context(
+            store=store,
+            window_rankings=WindowRankings(store, ttl_s=0),
+            all_time=AllTimeBoard(store),
+            request_id="same",
+        )
+        result = await schema.execute(query, variable_values={"id": article}, context_value=context)
+        assert result.errors is None, result.errors
+        answers.append(result.data)
+    assert answers[0] == answers[1]
+    # 5 sub-buzzes + 24 hourly + 60 daily points, all through the fast path (first run only).
+    assert len(rows_built) == 5 + 24 + 60
+    assert len(answers[0]["article"]["subbuzzes"]) == 5
+    assert len(answers[0]["article"]["daily"]) == 60
