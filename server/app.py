@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -39,6 +40,7 @@ from schema.ranking import AllTimeBoard, WindowRankings
 from schema.schema import Limits, build_schema
 from subbuzz.config import CassandraSettings
 
+from .graphiql import local_urls
 from .metrics import Metrics
 from .panel import PanelFiles, panel_directory
 from .settings import ServerSettings
@@ -58,9 +60,17 @@ class _SocketContext(Context):
 
 
 class _GraphQLView(GraphQL[Context, None]):
-    def __init__(self, schema: Any, *, auth_tokens: tuple[str, ...], **options: Any) -> None:
+    def __init__(
+        self, schema: Any, *, auth_tokens: tuple[str, ...], panel_dir: Path, **options: Any
+    ) -> None:
         super().__init__(schema, **options)
         self._auth_tokens = auth_tokens
+        self._panel_dir = panel_dir
+
+    @property
+    def graphql_ide_html(self) -> str:
+        # Looked up per page view, like the panel: a build after startup takes effect.
+        return local_urls(super().graphql_ide_html, self._panel_dir)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
@@ -270,9 +280,11 @@ def create_app(
             introspection=settings.introspection,
         )
     )
+    panel_dir = panel_directory(settings.panel_dir)
     view = _GraphQLView(
         schema,
         auth_tokens=settings.auth_tokens,
+        panel_dir=panel_dir,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         allow_queries_via_get=False,
         subscription_protocols=("graphql-transport-ws",),
@@ -335,7 +347,7 @@ def create_app(
             Route("/readyz", _readyz, methods=["GET"]),
             Route("/metrics", _metrics, methods=["GET"]),
             WebSocketRoute("/graphql", view),
-            Mount("/panel", app=PanelFiles(panel_directory(settings.panel_dir))),
+            Mount("/panel", app=PanelFiles(panel_dir)),
         ],
         middleware=middleware,
         lifespan=lifespan,

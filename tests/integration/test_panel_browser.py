@@ -14,10 +14,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import ConsoleMessage, Error, Page, sync_playwright
+from playwright.sync_api import ConsoleMessage, Error, Page, Route, sync_playwright
 
 from server.panel import DEFAULT_DIR
 from subbuzz.config import CassandraSettings, NsqSettings
@@ -292,3 +293,51 @@ def test_panel_route_says_how_to_build_a_missing_panel(
         built = client.get("/panel/")
         assert built.status_code == 200
         assert "<title>built</title>" in built.text
+
+
+def test_graphiql_works_without_internet_access(
+    subprocess_env: dict[str, str], subbuzz_exe: str, tmp_path: Path
+) -> None:
+    """GraphiQL at /graphql loads everything from this server (the copies `make panel`
+    vendors), runs a query and shows its answer, with every request off loopback refused."""
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make browser` installs Debian's chromium"
+    assert (DEFAULT_DIR / "vendor").is_dir(), "GraphiQL's files are not vendored: `make panel`"
+    ARTIFACTS.mkdir(exist_ok=True)
+    outside: list[str] = []
+    problems: list[str] = []
+
+    def only_loopback(route: Route) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with (
+        own_keyspace(subprocess_env) as env,
+        consumer_and_server(subbuzz_exe, env, tmp_path) as running,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.route("**/*", only_loopback)
+            response = page.goto(running.graphql)
+            assert response is not None and response.status == 200
+            page.wait_for_selector(".graphiql-container", timeout=15_000)
+            # Replace the editor's text with a query and run it (GraphiQL's own shortcut).
+            editor = page.locator(".graphiql-query-editor .CodeMirror").first
+            editor.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.type('{ article(id: "never-counted") { id } }')
+            page.keyboard.press("Control+Enter")
+            page.wait_for_function(
+                "document.querySelector('.result-window')?.innerText.includes('\"article\": null')",
+                timeout=15_000,
+            )
+            page.screenshot(path=str(ARTIFACTS / "graphiql-offline.png"))
+        finally:
+            browser.close()
+    assert outside == [], f"GraphiQL reached for the internet: {outside}"
+    assert problems == []
