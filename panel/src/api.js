@@ -6,6 +6,8 @@ import { createClient } from 'graphql-ws';
 export const POLL_INTERVAL_MS = 2000;
 const SOCKET_RETRY_MS = 15000;
 
+let client = null;
+
 const httpUrl = new URL('/graphql', window.location.href).href;
 const socketUrl = httpUrl.replace(/^http/, 'ws');
 
@@ -17,12 +19,49 @@ export class ApiError extends Error {
   }
 }
 
+/** The server wants a bearer token (SUBBUZZ_AUTH_TOKENS) and got none, or a wrong one. */
+export class AuthError extends ApiError {
+  constructor(messages) {
+    super(messages);
+    this.name = 'AuthError';
+  }
+}
+
+// The token lives in this tab's sessionStorage only. A link may carry it in its fragment
+// (#token=…, never sent to a server); it is taken from there and the fragment cleaned.
+const TOKEN_KEY = 'subbuzz.token';
+{
+  const fragment = new URLSearchParams(window.location.hash.slice(1));
+  if (fragment.has('token')) {
+    sessionStorage.setItem(TOKEN_KEY, fragment.get('token'));
+    fragment.delete('token');
+    const rest = fragment.toString();
+    history.replaceState(null, '', `${window.location.pathname}${window.location.search}${rest ? `#${rest}` : ''}`);
+  }
+}
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY) || '';
+}
+
+/** Uses `value` from now on (an empty value forgets the token); open streams must restart. */
+export function setToken(value) {
+  if (value) sessionStorage.setItem(TOKEN_KEY, value);
+  else sessionStorage.removeItem(TOKEN_KEY);
+  client?.dispose();
+  client = null;
+}
+
 export async function query(document, variables = {}) {
   let response;
   try {
     response = await fetch(httpUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        ...(token() ? { authorization: `Bearer ${token()}` } : {}),
+      },
       body: JSON.stringify({ query: document, variables }),
     });
   } catch {
@@ -35,15 +74,14 @@ export async function query(document, variables = {}) {
     throw new Error(`The server answered ${response.status} without a GraphQL result.`);
   }
   if (body.errors?.length) {
-    throw new ApiError(body.errors.map((error) => error.message));
+    const messages = body.errors.map((error) => error.message);
+    throw response.status === 401 ? new AuthError(messages) : new ApiError(messages);
   }
   if (!response.ok) {
     throw new Error(`The server answered ${response.status}.`);
   }
   return body.data;
 }
-
-let client = null;
 
 function socketClient() {
   client ??= createClient({
@@ -52,6 +90,8 @@ function socketClient() {
     // A failed socket is handled here (polling), not by reconnecting in a loop.
     retryAttempts: 0,
     keepAlive: 10000,
+    // Browsers cannot set headers on a WebSocket: the token goes in connection_init.
+    connectionParams: () => (token() ? { authorization: `Bearer ${token()}` } : {}),
   });
   return client;
 }

@@ -4,7 +4,7 @@
 // let tests and scripts read what is on screen.
 import './style.css';
 
-import { ApiError, POLL_INTERVAL_MS, watch } from './api.js';
+import { ApiError, AuthError, POLL_INTERVAL_MS, setToken, watch } from './api.js';
 import { positionChart, seriesChart, showPositions, showSeries } from './charts.js';
 import { dayWindow, formatCount, formatDuration } from './format.js';
 
@@ -39,6 +39,9 @@ const elements = {
   positionFigure: $('position-figure'),
   seriesFigure: $('series-figure'),
   seriesCaption: $('series-caption'),
+  auth: $('auth'),
+  token: $('token'),
+  authNote: $('auth-note'),
 };
 
 const state = {
@@ -70,6 +73,10 @@ function el(tag, attributes = {}, ...children) {
 }
 
 function describe(error) {
+  if (error instanceof AuthError) {
+    askForToken(error);
+    return 'This server needs a token (enter it above).';
+  }
   if (error instanceof ApiError) return `The server refused the request: ${error.message}`;
   return error?.message || String(error);
 }
@@ -270,6 +277,25 @@ function select(id) {
   }
   startArticle();
 }
+
+// -- bearer token (when the server sets SUBBUZZ_AUTH_TOKENS) ---------------------------------
+
+function askForToken(error) {
+  if (!elements.auth.hidden) return;
+  elements.auth.hidden = false;
+  elements.authNote.textContent = elements.token.value ? error.message : '';
+  elements.status.dataset.mode = 'auth';
+  elements.status.textContent = 'Needs a token';
+  elements.token.focus();
+}
+
+elements.auth.addEventListener('submit', (event) => {
+  event.preventDefault();
+  setToken(elements.token.value.trim());
+  elements.auth.hidden = true;
+  startTop();
+  startArticle();
+});
 
 // -- controls -------------------------------------------------------------------------------
 
