@@ -253,6 +253,33 @@ class _CountRequests:
         await self.app(scope, receive, counting_send)
 
 
+class _CapWebSockets:
+    """Refuses a WebSocket (before accepting it: the client sees 403) while ``limit`` are
+    open. Each open socket can hold subscriptions that re-read Cassandra twice a second."""
+
+    def __init__(self, app: ASGIApp, limit: int, metrics: Metrics) -> None:
+        self.app = app
+        self.limit = limit
+        self.metrics = metrics
+        self.open = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        if self.open >= self.limit:
+            self.metrics.websockets_refused.inc()
+            await send({"type": "websocket.close", "code": 1013, "reason": "too many sockets"})
+            return
+        self.open += 1
+        self.metrics.websockets.set(self.open)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.open -= 1
+            self.metrics.websockets.set(self.open)
+
+
 async def _warm_up(store: Store) -> None:
     """Prepare every read statement now, not on the first request (preparing blocks)."""
     await store.article_totals(["-"])
@@ -328,7 +355,10 @@ def create_app(
                     await refresher
             await asyncio.to_thread(store.close)
 
-    middleware = [Middleware(_CountRequests, metrics=metrics)]
+    middleware = [
+        Middleware(_CountRequests, metrics=metrics),
+        Middleware(_CapWebSockets, limit=settings.max_websockets, metrics=metrics),
+    ]
     if settings.cors_origins:
         middleware.append(
             Middleware(

@@ -45,6 +45,16 @@ class Metrics:
             "1 when the last readiness probe reached Cassandra.",
             registry=self.registry,
         )
+        self.websockets = Gauge(
+            "subbuzz_websockets_open",
+            "WebSocket connections open now (live panels and other subscribers).",
+            registry=self.registry,
+        )
+        self.websockets_refused = Counter(
+            "subbuzz_websockets_refused",
+            "WebSocket connections refused because SUBBUZZ_MAX_WEBSOCKETS were open.",
+            registry=self.registry,
+        )
         self.ranking_age = Gauge(
             "subbuzz_all_time_ranking_age_seconds",
             "Seconds since the all-time ranking was last refreshed.",

@@ -39,6 +39,9 @@ class ServerSettings:
     # How long startup waits for the first all-time ranking before serving without it.
     ranking_startup_wait_s: float = 10.0
     readiness_timeout_s: float = 2.0
+    # Open WebSockets (live panels, subscriptions) at most; each subscription re-reads
+    # Cassandra every 0.5 s. A socket over the limit is refused (the panel then polls).
+    max_websockets: int = 200
     # The built panel (index.html and assets/); empty: panel/dist beside the source tree.
     panel_dir: str = ""
 
@@ -54,6 +57,7 @@ class ServerSettings:
             "ranking_refresh_s",
             "late_horizon_s",
             "readiness_timeout_s",
+            "max_websockets",
         )
         for name in positive:
             if getattr(self, name) <= 0:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from cql.store import Store
 from server.app import create_app
@@ -54,6 +54,11 @@ def ws_url(cassandra_settings: CassandraSettings) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def ws_url_with_auth(cassandra_settings: CassandraSettings) -> Iterator[str]:
     yield from _serve(cassandra_settings, auth_tokens=(TOKEN,))
+
+
+@pytest.fixture(scope="module")
+def ws_url_one_socket(cassandra_settings: CassandraSettings) -> Iterator[str]:
+    yield from _serve(cassandra_settings, max_websockets=1)
 
 
 async def _receive(socket: ClientConnection, timeout_s: float = 5.0) -> dict[str, Any]:
@@ -211,3 +216,21 @@ async def test_with_auth_tokens_a_socket_needs_the_token_in_connection_init(
         assert (await _next_data(accepted)) == {"article": None}
     finally:
         await accepted.close()
+
+
+async def test_a_socket_over_the_limit_is_refused_until_one_closes(ws_url_one_socket: str) -> None:
+    first = await _open(ws_url_one_socket)
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(ws_url_one_socket, subprotocols=[PROTOCOL])  # type: ignore[list-item]
+    assert refused.value.response.status_code == 403
+    await first.close()
+    # The server counts the first socket closed once its handler has finished.
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            second = await _open(ws_url_one_socket)
+            break
+        except InvalidStatus:
+            assert time.monotonic() < deadline, "the freed slot was never given back"
+            await asyncio.sleep(0.1)
+    await second.close()
