@@ -1,9 +1,19 @@
-"""Prometheus metrics of one app (its own registry, so several apps can live in one process)."""
+"""Prometheus metrics of one app (its own registry, so several apps can live in one process).
+
+With ``subbuzz serve --workers N`` every worker writes its values to the directory named by
+``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess mode) and ``/metrics`` adds
+up all the workers' values, whichever worker answers.
+"""
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 _LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
@@ -44,11 +54,13 @@ class Metrics:
             "subbuzz_ready",
             "1 when the last readiness probe reached Cassandra.",
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.websockets = Gauge(
             "subbuzz_websockets_open",
             "WebSocket connections open now (live panels and other subscribers).",
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.websockets_refused = Counter(
             "subbuzz_websockets_refused",
@@ -59,7 +71,12 @@ class Metrics:
             "subbuzz_all_time_ranking_age_seconds",
             "Seconds since the all-time ranking was last refreshed.",
             registry=self.registry,
+            multiprocess_mode="livemax",
         )
 
     def render(self) -> bytes:
+        if os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+            every_worker = CollectorRegistry()
+            MultiProcessCollector(every_worker)
+            return generate_latest(every_worker)
         return generate_latest(self.registry)

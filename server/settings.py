@@ -14,6 +14,8 @@ from subbuzz.config import _load, env_name
 class ServerSettings:
     server_host: str = "127.0.0.1"
     server_port: int = 8000
+    # Server processes sharing the port (uvicorn workers); each uses one core.
+    server_workers: int = 1
     # Production turns introspection and GraphiQL off whatever the other switches say.
     production: bool = False
     graphiql: bool = True
@@ -58,6 +60,7 @@ class ServerSettings:
             "late_horizon_s",
             "readiness_timeout_s",
             "max_websockets",
+            "server_workers",
         )
         for name in positive:
             if getattr(self, name) <= 0:
