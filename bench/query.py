@@ -155,6 +155,10 @@ def _wait_ready(url: str, timeout_s: float) -> None:
     raise RuntimeError(f"the server did not become ready at {url}")
 
 
+def _processes(workers: int) -> str:
+    return "one process" if workers == 1 else f"{workers} worker processes, --workers {workers}"
+
+
 def _wait_for_compactions(admin: Store, keyspace: str, *, timeout_s: float) -> None:
     """Measure only once Cassandra has finished compacting what the load wrote: a compaction
     running in the background takes a core from every cell measured meanwhile."""
@@ -236,8 +240,9 @@ def _report(results: list[dict[str, Any]], args: argparse.Namespace, load_note: 
         "cassandra-driver async for the floor). GraphQL "
         "topArticles uses the server's window cache (fresh 2 s, then served while refreshed, "
         "never older than 5 s); the driver floor recomputes every time (16 partitions per "
-        "day, merge, rank). The server (one process) is measured "
-        f"{args.settle:g} s after it is ready, past its startup refreshes.",
+        "day, merge, rank). The server "
+        f"({_processes(args.server_workers)}) is measured {args.settle:g} s after it is "
+        "ready, past its startup refreshes.",
         "",
         "| query | clients | GraphQL p50 ms | GraphQL p99 ms | GraphQL req/s | errors "
         "| driver p50 ms | driver p99 ms | driver req/s |",
@@ -295,6 +300,14 @@ def main() -> int:
     parser.add_argument("--clients", default="1,16,64")
     parser.add_argument("--load-concurrency", type=int, default=48)
     parser.add_argument("--no-write", action="store_true", help="print the table only")
+    parser.add_argument(
+        "--server-workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes (subbuzz serve --workers N); they share the machine's cores "
+        "with Cassandra and the load process",
+    )
     parser.add_argument(
         "--settle",
         type=float,
@@ -372,6 +385,7 @@ def main() -> int:
                 "SUBBUZZ_KEYSPACE": keyspace,
                 "SUBBUZZ_SERVER_PORT": str(port),
                 "SUBBUZZ_LOG_LEVEL": "WARNING",
+                "SUBBUZZ_SERVER_WORKERS": str(args.server_workers),
             }
         )
         server = subprocess.Popen(
