@@ -364,7 +364,7 @@ def main() -> int:
         loaded = (
             f"loaded in {load_seconds:,.0f} s"
             if not args.reuse
-            else "loaded by an earlier run and reused; a load takes about 6 minutes here"
+            else "loaded by an earlier run and reused; a load takes 6 to 12 minutes here"
         )
         load_note = (
             f"Data: {args.articles:,} articles x {args.subbuzzes} sub-buzzes x {args.days} days "
