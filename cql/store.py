@@ -12,7 +12,7 @@ import asyncio
 import functools
 import logging
 from collections import namedtuple
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -173,7 +173,7 @@ READ_CONCURRENCY = 64
 """Reads one request keeps in flight at most (see ``Store.read_many``)."""
 
 WINDOW_READ_CONCURRENCY = 8
-"""Day-shard reads a ranking keeps in flight (see ``Store.window_totals``)."""
+"""Day-shard reads a ranking keeps in flight (see ``Store._each_day_shard``)."""
 
 
 def _as_date(value: Any) -> date:
@@ -452,40 +452,44 @@ class Store:
             for key, rows in zip(unique, results, strict=True)
         }
 
-    async def day_totals_by_article(self, days: Iterable[date]) -> dict[date, dict[str, Totals]]:
-        """Every article counted on each UTC day: all ``TOP_SHARDS`` partitions of the day."""
+    async def _each_day_shard(
+        self, days: Iterable[date], add: Callable[[date, Any], None]
+    ) -> list[date]:
+        """Reads every ``TOP_SHARDS`` partition of each UTC day of ``top_by_day`` and hands
+        each partition's rows to ``add(day, rows)`` as its read returns; returns the days.
+
+        A week is ~100 partitions and tens of thousands of rows: added read by read, with few
+        reads in flight, the event loop handles them in small steps and keeps serving requests
+        (merged after one ``gather``, a week held the loop for ~110 ms)."""
         cql = "SELECT article_id, views, time_ms FROM top_by_day WHERE day = ? AND shard = ?"
         unique = list(dict.fromkeys(days))
-        merged: dict[date, dict[str, Totals]] = {day: {} for day in unique}
-        # As in window_totals: each shard's rows are added as they return, few in flight.
         semaphore = asyncio.Semaphore(WINDOW_READ_CONCURRENCY)
 
-        async def add(day: date, shard: int) -> None:
+        async def read(day: date, shard: int) -> None:
             async with semaphore:
                 rows = await self.execute(cql, (day, shard))
-            into = merged[day]
+            add(day, rows)
+
+        await asyncio.gather(*(read(day, shard) for day in unique for shard in range(TOP_SHARDS)))
+        return unique
+
+    async def day_totals_by_article(self, days: Iterable[date]) -> dict[date, dict[str, Totals]]:
+        """Every article counted on each UTC day: all ``TOP_SHARDS`` partitions of the day."""
+        merged: dict[date, dict[str, Totals]] = {}
+
+        def add(day: date, rows: Any) -> None:
+            into = merged.setdefault(day, {})
             for article_id, views, time_ms in rows:
                 into[article_id] = Totals(views or 0, time_ms or 0)
 
-        await asyncio.gather(*(add(day, shard) for day in unique for shard in range(TOP_SHARDS)))
-        return merged
+        unique = await self._each_day_shard(days, add)
+        return {day: merged.get(day, {}) for day in unique}
 
     async def window_totals(self, days: Iterable[date]) -> dict[str, Totals]:
-        """Each article's totals summed over the given UTC days (every shard of each day).
-
-        A week is ~100 partitions and tens of thousands of rows: each partition's rows are
-        added as its read returns, so the event loop handles the window in small steps and
-        requests keep being served meanwhile (summed after one ``gather``, the merge held the
-        loop for ~110 ms)."""
-        cql = "SELECT article_id, views, time_ms FROM top_by_day WHERE day = ? AND shard = ?"
-        keys = [(day, shard) for day in dict.fromkeys(days) for shard in range(TOP_SHARDS)]
+        """Each article's totals summed over the given UTC days (every shard of each day)."""
         sums: dict[str, list[int]] = {}
-        # Few reads in flight: results that return together are added in one loop iteration.
-        semaphore = asyncio.Semaphore(WINDOW_READ_CONCURRENCY)
 
-        async def add(key: tuple[date, int]) -> None:
-            async with semaphore:
-                rows = await self.execute(cql, key)
+        def add(_day: date, rows: Any) -> None:
             for article_id, views, time_ms in rows:
                 seen = sums.get(article_id)
                 if seen is None:
@@ -494,7 +498,7 @@ class Store:
                     seen[0] += views or 0
                     seen[1] += time_ms or 0
 
-        await asyncio.gather(*(add(key) for key in keys))
+        await self._each_day_shard(days, add)
         return {article_id: Totals(views, time_ms) for article_id, (views, time_ms) in sums.items()}
 
     async def scan_article_totals(self) -> dict[str, Totals]:

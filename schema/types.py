@@ -78,6 +78,15 @@ def _average(totals: Totals) -> float:
     return totals.time_ms / totals.views if totals.views else 0.0
 
 
+def _totals_fields(totals: Totals) -> dict[str, Any]:
+    """views, time_spent_ms and avg_time_ms, as the types that show totals spell them."""
+    return {
+        "views": BigInt(totals.views),
+        "time_spent_ms": BigInt(totals.time_ms),
+        "avg_time_ms": _average(totals),
+    }
+
+
 @strawberry.type(description="Views and time spent of one session or one user.")
 class Engagement:
     # Plain fields, filled by ``of``: a field without a resolver is the cheapest to execute.
@@ -88,12 +97,7 @@ class Engagement:
 
     @classmethod
     def of(cls, id: str, totals: Totals) -> Engagement:
-        return cls(
-            id=strawberry.ID(id),
-            views=BigInt(totals.views),
-            time_spent_ms=BigInt(totals.time_ms),
-            avg_time_ms=_average(totals),
-        )
+        return cls(id=strawberry.ID(id), **_totals_fields(totals))
 
 
 @strawberry.type(description="One sub-buzz of an article.")
@@ -110,9 +114,7 @@ class SubbuzzStat:
         return cls(
             subbuzz_id=strawberry.ID(row.subbuzz_id),
             position=row.position,
-            views=BigInt(row.totals.views),
-            time_spent_ms=BigInt(row.totals.time_ms),
-            avg_time_ms=_average(row.totals),
+            **_totals_fields(row.totals),
         )
 
 
@@ -134,13 +136,7 @@ class Article:
 
     @classmethod
     def of(cls, id: str, totals: Totals) -> Article:
-        return cls(
-            id=strawberry.ID(id),
-            views=BigInt(totals.views),
-            time_spent_ms=BigInt(totals.time_ms),
-            avg_time_ms=_average(totals),
-            totals=totals,
-        )
+        return cls(id=strawberry.ID(id), totals=totals, **_totals_fields(totals))
 
     @strawberry.field(description="Ordered by position, then subbuzzId.")
     async def subbuzzes(self, info: strawberry.Info[Context]) -> list[SubbuzzStat]:
